@@ -1,0 +1,1 @@
+"""graphnn: sparse neural networks seen as graphs."""

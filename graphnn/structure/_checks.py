@@ -1,0 +1,65 @@
+"""Checks and message helpers shared by the structure modules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import networkx as nx
+
+from graphnn.structure.exceptions import StructureError
+
+__all__ = ["require_digraph", "fmt_nodes", "fmt_edge", "cycle_error"]
+
+
+def require_digraph(G: object) -> None:
+    """Raise unless ``G`` is a plain ``networkx.DiGraph`` (or a subclass).
+
+    Raises
+    ------
+    TypeError
+        If ``G`` is not a networkx graph at all.
+    StructureError
+        If ``G`` is a multigraph or undirected.
+    """
+    if not isinstance(G, nx.Graph):
+        raise TypeError(f"expected a networkx.DiGraph, got {type(G).__name__}")
+    if G.is_multigraph():
+        raise StructureError(
+            f"a structure must be a networkx.DiGraph, got a {type(G).__name__}: parallel "
+            "edges cannot be one connection; merge them and convert with networkx.DiGraph(G)"
+        )
+    if not G.is_directed():
+        raise StructureError(
+            f"a structure must be a networkx.DiGraph, got an undirected {type(G).__name__}; "
+            "orient it first, e.g. with graphnn.generators.orient(G)"
+        )
+
+
+def fmt_nodes(nodes: Iterable, limit: int = 5) -> str:
+    """``[0, 'a', (1, 2)]`` style list of at most ``limit`` nodes, then a count."""
+    nodes = list(nodes)
+    shown = ", ".join(repr(v) for v in nodes[:limit])
+    if len(nodes) > limit:
+        shown += f", ... ({len(nodes) - limit} more)"
+    return f"[{shown}]"
+
+
+def fmt_edge(u: object, v: object) -> str:
+    """``0 -> 'a'`` style edge."""
+    return f"{u!r} -> {v!r}"
+
+
+def cycle_error(G: nx.DiGraph) -> StructureError:
+    """Return a :class:`StructureError` naming one cycle (or self-loop) of ``G``."""
+    cycle = nx.find_cycle(G)
+    if len(cycle) == 1:
+        v = cycle[0][0]
+        return StructureError(
+            f"structure has a self-loop at node {v!r}; a structure must be acyclic",
+            nodes=[v],
+            edges=cycle,
+        )
+    path = " -> ".join(repr(u) for u, _ in cycle) + f" -> {cycle[0][0]!r}"
+    return StructureError(
+        f"structure has a cycle: {path}", nodes=[u for u, _ in cycle], edges=cycle
+    )
