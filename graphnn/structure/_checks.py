@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 
 import networkx as nx
 
 from graphnn.structure.exceptions import StructureError
 
-__all__ = ["require_digraph", "fmt_nodes", "fmt_edge", "cycle_error"]
+__all__ = [
+    "require_digraph",
+    "fmt_nodes",
+    "fmt_edge",
+    "cycle_error",
+    "check_int",
+    "check_probability",
+]
 
 
 def require_digraph(G: object) -> None:
@@ -63,3 +71,20 @@ def cycle_error(G: nx.DiGraph) -> StructureError:
     return StructureError(
         f"structure has a cycle: {path}", nodes=[u for u, _ in cycle], edges=cycle
     )
+
+
+def check_int(name: str, value: object, *, low: int, high: int | None = None, what=None) -> None:
+    """Raise unless ``value`` is an int (not a bool) with ``low <= value <= high``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < low or (high is not None and value > high):
+        accepted = what or (f"at least {low}" if high is None else f"between {low} and {high}")
+        raise ValueError(f"{name} must be {accepted}, got {value!r}")
+
+
+def check_probability(name: str, value: object) -> None:
+    """Raise unless ``value`` is a real number in ``[0, 1]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a probability (a float), got {type(value).__name__}")
+    if not 0 <= value <= 1:  # also rejects NaN
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
