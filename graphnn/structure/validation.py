@@ -12,12 +12,14 @@ from graphnn.structure.exceptions import StructureError
 from graphnn.structure.layering import layer_index
 from graphnn.structure.roles import INPUT, OUTPUT, dead_units, roles
 
-__all__ = ["validate", "WEIGHT", "BIAS"]
+__all__ = ["validate", "WEIGHT", "BIAS", "ACTIVATION"]
 
 #: Edge attribute holding a connection's weight (a number, or an array for a conv kernel).
 WEIGHT = "weight"
 #: Node attribute holding a unit's bias (a number or an array).
 BIAS = "bias"
+#: Node attribute naming a unit's activation function (a str; the names are the model's).
+ACTIVATION = "activation"
 
 
 def validate(G: nx.DiGraph, *, allow_dead_units: bool = True) -> None:
@@ -26,8 +28,8 @@ def validate(G: nx.DiGraph, *, allow_dead_units: bool = True) -> None:
     A valid structure is a non-empty ``networkx.DiGraph`` without cycles or
     self-loops, whose inputs have no incoming edges and lie in layer 0, with
     at least one input and one output, valid ``role`` and ``layer``
-    attributes, and finite real ``weight`` (edge) and ``bias`` (node)
-    attributes where present.
+    attributes, finite real ``weight`` (edge) and ``bias`` (node)
+    attributes and str ``activation`` (node) attributes where present.
 
     Parameters
     ----------
@@ -111,6 +113,12 @@ def _check_finite(G: nx.DiGraph) -> None:
             raise StructureError(
                 f"node {v!r} has {BIAS}={b!r}; biases must be finite real numbers "
                 "(or arrays of them)",
+                nodes=[v],
+            )
+    for v, a in G.nodes(data=ACTIVATION):
+        if a is not None and not isinstance(a, str):
+            raise StructureError(
+                f"node {v!r} has {ACTIVATION}={a!r}; an activation is given by its name (a str)",
                 nodes=[v],
             )
 
