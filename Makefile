@@ -1,0 +1,51 @@
+# The whole set-up from a fresh clone:   make test   |   make demo
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# Optional: an index to take torch from, e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+
+.PHONY: help test demo lint clean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make test   create $(VENV) if missing, install graphnn[test], run ruff and the test suite"
+	@echo "make demo   create $(VENV) if missing, install graphnn[examples], run the main job"
+	@echo "make clean  remove $(VENV) and build/test leftovers"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# torch first.  Plain `pip install torch` on a machine without a GPU can download a multi-GB
+# CUDA build; when pip can take a CPU build without downloading (a local wheel in its
+# find-links), take that one.  Otherwise torch is resolved normally, from TORCH_INDEX if given.
+$(VENV)/.torch: | $(PY)
+	@if [ -n "$(TORCH_INDEX)" ]; then \
+	  $(PIP) install --index-url "$(TORCH_INDEX)" 'torch>=2.11'; \
+	elif command -v nvidia-smi >/dev/null 2>&1; then \
+	  echo "GPU found: torch is resolved from the index"; \
+	elif $(PIP) install --quiet --no-index --no-deps 'torch>=2.11' >/dev/null 2>&1; then \
+	  echo "took a local CPU build of torch: $$($(PY) -c 'import torch; print(torch.__version__)')"; \
+	else \
+	  echo "no local CPU build of torch: it is resolved from the index"; \
+	fi
+	@touch $@
+
+$(VENV)/.installed-%: pyproject.toml $(VENV)/.torch
+	$(PIP) install --quiet --disable-pip-version-check -e '.[$*]'
+	@touch $@
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# pytest exits with 5 when it collects no tests; like every non-zero status it fails the target.
+test: lint
+	$(PY) -m pytest
+
+demo: $(VENV)/.installed-examples
+	$(PY) -m graphnn demo --out demo-output
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-output
