@@ -1,0 +1,86 @@
+import json
+
+import networkx as nx
+import pytest
+
+from graphnn.cli import main
+from graphnn.structure.equality import assert_graphs_equal
+from graphnn.structure.generators import layered
+from graphnn.structure.graphml import read_graphml, write_graphml
+
+
+def test_demo_writes_structures_that_load_back(tmp_path, capsys):
+    assert main(["demo", "--quick", "--seed", "3", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "== randwire (seed 3) ==" in out and "read back identical" in out
+    G = read_graphml(tmp_path / "randwire.graphml")
+    assert G.graph == {"name": "randwire", "seed": 3}
+    assert nx.is_directed_acyclic_graph(G)
+    assert (tmp_path / "layered.graphml").exists()
+
+
+def test_demo_is_reproducible(tmp_path):
+    main(["demo", "--quick", "--quiet", "--out", str(tmp_path / "a")])
+    main(["demo", "--quick", "--quiet", "--out", str(tmp_path / "b")])
+    for name in ["randwire", "layered"]:
+        a = read_graphml(tmp_path / "a" / f"{name}.graphml")
+        assert_graphs_equal(a, read_graphml(tmp_path / "b" / f"{name}.graphml"))
+
+
+def test_info_prints_the_summary(tmp_path, capsys):
+    path = tmp_path / "net.graphml"
+    write_graphml(layered([3, 4, 2], seed=0), path)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "widths [3, 4, 2]" in out
+    assert main(["info", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["layer_widths"] == [3, 4, 2]
+
+
+def test_info_reports_a_missing_file_in_one_line(tmp_path, capsys):
+    assert main(["info", str(tmp_path / "none.graphml")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("graphnn info: error:") and "none.graphml" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_info_reports_a_broken_file_with_its_line(tmp_path, capsys):
+    path = tmp_path / "broken.graphml"
+    write_graphml(layered([2, 2], seed=0), path)
+    path.write_text(path.read_text()[:-40])
+    assert main(["info", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "broken.graphml:" in err and "Traceback" not in err
+
+
+def test_info_reports_a_cyclic_structure(tmp_path, capsys):
+    path = tmp_path / "cycle.graphml"
+    write_graphml(nx.DiGraph([(0, 1), (1, 0)]), path)
+    assert main(["info", str(path)]) == 1
+    assert "cycle: 0 -> 1 -> 0" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(OSError):
+        main(["--debug", "info", str(tmp_path / "none.graphml")])
+
+
+@pytest.mark.parametrize("argv", [[], ["nope"], ["info"], ["demo", "--seed", "x"]])
+def test_usage_errors_exit_with_2(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--quiet", "demo", "--quick"],
+        ["demo", "--quick", "--quiet"],
+        ["-q", "demo", "--quick", "--debug"],
+    ],
+)
+def test_common_flags_before_or_after_the_command(argv, tmp_path, capsys):
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == ""
