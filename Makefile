@@ -6,12 +6,13 @@ PIP := $(PY) -m pip
 # Optional: an index to take torch from, e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 
-.PHONY: help test demo lint clean
+.PHONY: help test demo lint bench clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make test   create $(VENV) if missing, install graphnn[test], run ruff and the test suite"
 	@echo "make demo   create $(VENV) if missing, install graphnn[examples], run the main job"
+	@echo "make bench  install the peers (deepstruct with --no-deps) and run the benchmarks"
 	@echo "make clean  remove $(VENV) and build/test leftovers"
 
 $(PY):
@@ -46,6 +47,13 @@ test: lint
 
 demo: $(VENV)/.installed-examples
 	$(PY) -m graphnn demo --out demo-output
+
+# deepstruct 0.10 pins networkx<3, numpy<2 and torch<2 but its graph module runs on today's
+# versions, so it is installed without its pins, beside graphnn, for the side-by-side runs.
+bench: $(VENV)/.installed-test
+	$(PIP) install --quiet --no-deps 'deepstruct==0.10.0'
+	$(PY) -m benchmarks.bench_layering
+	$(PY) -m benchmarks.bench_graphml
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-output

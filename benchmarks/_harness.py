@@ -1,0 +1,67 @@
+"""Shared machinery of the benchmarks: medians of repeated timings, ratio tables.
+
+Every benchmark runs graphnn and a named peer in one process, on the same
+input, with the same thread count, and reports the median of several
+repetitions and the ratio ``peer / graphnn`` (above 1: graphnn is faster).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+def median_seconds(fn: Callable[[], object], repeat: int) -> float:
+    """Return the median wall time of ``repeat`` calls of ``fn``."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+@dataclass
+class Row:
+    case: str
+    peer: str
+    graphnn_s: float
+    peer_s: float | None
+
+    @property
+    def ratio(self) -> str:
+        if self.peer_s is None:
+            return "peer not run"
+        return f"{self.peer_s / self.graphnn_s:.1f}x"
+
+    def markdown(self) -> str:
+        peer = "-" if self.peer_s is None else f"{self.peer_s:.4g}"
+        return f"| {self.case} | {self.peer} | {self.graphnn_s:.4g} | {peer} | {self.ratio} |"
+
+
+def report(title: str, rows: list[Row], repeat: int) -> None:
+    """Print a markdown table of the rows, the machine and the command to reproduce it."""
+    print(f"### {title}\n")
+    print(f"median of {repeat} runs, seconds; ratio = peer / graphnn (above 1: graphnn faster)\n")
+    print("| case | peer | graphnn s | peer s | ratio |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print(row.markdown())
+    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    print(
+        f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, OMP_NUM_THREADS={threads}"
+    )
+    print(f"command: {command()}\n")
+
+
+def command() -> str:
+    """The command line that reproduces this run, as ``python -m benchmarks.NAME ...``."""
+    script = os.path.basename(sys.argv[0]).removesuffix(".py")
+    return shlex.join(["python", "-m", f"benchmarks.{script}", *sys.argv[1:]])
