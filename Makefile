@@ -27,7 +27,7 @@ $(VENV)/.torch: | $(PY)
 	elif command -v nvidia-smi >/dev/null 2>&1; then \
 	  echo "GPU found: torch is resolved from the index"; \
 	elif $(PIP) install --quiet --no-index --no-deps 'torch>=2.11' >/dev/null 2>&1; then \
-	  echo "took a local CPU build of torch: $$($(PY) -c 'import torch; print(torch.__version__)')"; \
+	  echo "took a local CPU build of torch $$($(PY) -c 'from importlib.metadata import version; print(version("torch"))')"; \
 	else \
 	  echo "no local CPU build of torch: it is resolved from the index"; \
 	fi

@@ -66,7 +66,7 @@ def test_every_third_party_import_is_declared():
     for path in files:
         for name in imports(path):
             top = name.split(".")[0]
-            if top in STDLIB or top in {"graphnn", "triton_kernels", "benchmarks", "tests"}:
+            if top in STDLIB or top in {"graphnn", "triton_kernels", "benchmarks", "conftest"}:
                 continue
             dists = distribution_of.get(top, {top})
             assert dists & declared, f"{path.relative_to(ROOT)} imports {top}, not declared"
