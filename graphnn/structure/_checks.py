@@ -14,6 +14,7 @@ __all__ = [
     "fmt_nodes",
     "fmt_edge",
     "cycle_error",
+    "require_no_self_loops",
     "check_int",
     "check_probability",
 ]
@@ -55,6 +56,21 @@ def fmt_nodes(nodes: Iterable, limit: int = 5) -> str:
 def fmt_edge(u: object, v: object) -> str:
     """``0 -> 'a'`` style edge."""
     return f"{u!r} -> {v!r}"
+
+
+def require_no_self_loops(G: nx.Graph, what: str) -> None:
+    """Raise a :class:`StructureError` naming the self-loops of ``G``, if it has any.
+
+    ``what`` ends the message: why a self-loop is not accepted here.
+    """
+    loops = list(nx.nodes_with_selfloops(G))
+    if loops:
+        raise StructureError(
+            f"{'graph' if not G.is_directed() else 'structure'} has self-loops at "
+            f"{fmt_nodes(loops)}; {what}",
+            nodes=loops,
+            edges=[(v, v) for v in loops],
+        )
 
 
 def cycle_error(G: nx.DiGraph) -> StructureError:

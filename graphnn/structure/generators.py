@@ -17,7 +17,12 @@ from collections.abc import Hashable, Iterable, Sequence
 import networkx as nx
 import numpy as np
 
-from graphnn.structure._checks import check_int, check_probability, fmt_nodes
+from graphnn.structure._checks import (
+    check_int,
+    check_probability,
+    fmt_nodes,
+    require_no_self_loops,
+)
 from graphnn.structure._sampling import bernoulli_pairs
 from graphnn.structure._seed import SeedLike, as_rng
 from graphnn.structure.exceptions import StructureError
@@ -79,13 +84,7 @@ def orient(G: nx.Graph, order: Iterable[Hashable] | None = None) -> nx.DiGraph:
             f"orient expects an undirected simple networkx.Graph, got a {type(G).__name__}; "
             "convert it with networkx.Graph(G) first"
         )
-    loops = list(nx.nodes_with_selfloops(G))
-    if loops:
-        raise StructureError(
-            f"cannot orient self-loops at {fmt_nodes(loops)} into a DAG; remove them first",
-            nodes=loops,
-            edges=[(v, v) for v in loops],
-        )
+    require_no_self_loops(G, "remove them first: a self-loop cannot be oriented into a DAG")
     position = _positions(G, order)
     D = nx.DiGraph()
     D.graph.update(G.graph)

@@ -7,7 +7,7 @@ from collections.abc import Hashable
 import networkx as nx
 import numpy as np
 
-from graphnn.structure._checks import fmt_edge, fmt_nodes, require_digraph
+from graphnn.structure._checks import fmt_edge, fmt_nodes, require_digraph, require_no_self_loops
 from graphnn.structure.exceptions import StructureError
 from graphnn.structure.layering import layer_index
 from graphnn.structure.roles import INPUT, OUTPUT, dead_units, roles
@@ -62,13 +62,7 @@ def validate(G: nx.DiGraph, *, allow_dead_units: bool = True) -> None:
     require_digraph(G)
     if G.number_of_nodes() == 0:
         raise StructureError("structure is empty; it needs at least one input and one output")
-    loops = list(nx.nodes_with_selfloops(G))
-    if loops:
-        raise StructureError(
-            f"structure has self-loops at {fmt_nodes(loops)}; a structure must be acyclic",
-            nodes=loops,
-            edges=[(v, v) for v in loops],
-        )
+    require_no_self_loops(G, "a structure must be acyclic")
     index = layer_index(G)
     role = roles(G)
     _check_interface(role, index)
