@@ -1,7 +1,8 @@
 """graphnn: sparse neural networks seen as graphs.
 
 Every model is a networkx DAG.  This top-level namespace re-exports the
-structure API (:mod:`graphnn.structure`); random structures are in
+structure API (:mod:`graphnn.structure`) and the compiler
+(:func:`compile`, :mod:`graphnn.nn`); random structures are in
 :mod:`graphnn.generators` and hypothesis strategies in
 :mod:`graphnn.strategies`.
 
@@ -15,7 +16,8 @@ Examples
 
 from importlib import metadata
 
-from graphnn import generators, structure
+from graphnn import generators, nn, structure
+from graphnn.nn import MaskedDAG, MaskedFFN, MaskedLinear, compile
 from graphnn.structure import (
     ACTIVATION,
     BIAS,
@@ -67,6 +69,9 @@ __all__ = [
     "ROLES",
     "WEIGHT",
     "DegreeStats",
+    "MaskedDAG",
+    "MaskedFFN",
+    "MaskedLinear",
     "GraphMLError",
     "GraphnnError",
     "StructureError",
@@ -74,12 +79,14 @@ __all__ = [
     "__version__",
     "add_skip_connections",
     "assert_graphs_equal",
+    "compile",
     "dead_units",
     "generators",
     "graphs_equal",
     "inputs",
     "layer_index",
     "layers",
+    "nn",
     "outputs",
     "read_graphml",
     "relabel",

@@ -34,6 +34,7 @@ __all__ = [
     "barabasi_albert_dag",
     "random_dag",
     "layered",
+    "layered_edges",
     "randwire",
 ]
 
@@ -265,7 +266,9 @@ def random_dag(n: int, p: float, seed: SeedLike = None) -> nx.DiGraph:
     # Block j (one per later position j >= 1) holds the pairs (j, i) for i < j.
     later = np.arange(1, n, dtype=np.int64)
     head, tail = bernoulli_pairs(rng, later, np.ones_like(later), np.zeros_like(later), later, p)
-    return _graph(n, order[tail], order[head])
+    tail, head = order[tail], order[head]
+    by_tail = np.lexsort((head, tail))
+    return _graph(n, tail[by_tail], head[by_tail])
 
 
 def layered(
@@ -325,6 +328,40 @@ def layered(
     ``density=1`` and ``skip_density=0`` the result is the complete layered
     network.  Time and memory are O(N + m) for ``m`` edges.
     """
+    widths, tail, head = layered_edges(sizes, density, skip_density, seed)
+    return _graph(int(widths.sum()), tail, head)
+
+
+def layered_edges(
+    sizes: Sequence[int],
+    density: float = 1.0,
+    skip_density: float = 0.0,
+    seed: SeedLike = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the edges :func:`layered` draws, as arrays, without building a graph.
+
+    For networks too large to hold comfortably as a networkx graph (a model
+    can be compiled from these arrays directly).  Same arguments, same
+    random draws and the same edges as :func:`layered`.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(widths, tails, heads)``: the int64 layer widths, and the edges
+        ``tails[i] -> heads[i]`` between nodes ``0 .. sum(widths) - 1``
+        sorted by (tail, head).
+
+    Raises
+    ------
+    ValueError, TypeError
+        If an argument is out of range or of the wrong type.
+
+    Examples
+    --------
+    >>> widths, tails, heads = layered_edges([2, 1])
+    >>> widths.tolist(), tails.tolist(), heads.tolist()
+    ([2, 1], [0, 1], [2, 2])
+    """
     if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence):
         raise TypeError(f"sizes must be a sequence of ints, got {type(sizes).__name__}")
     if len(sizes) < 2:
@@ -342,7 +379,8 @@ def layered(
     skip = bernoulli_pairs(rng, start[low], width[low], start[high], width[high], skip_density)
     tail = np.concatenate((tail, skip[0]))
     head = np.concatenate((head, skip[1]))
-    return _graph(int(width.sum()), tail, head)
+    order = np.lexsort((head, tail))
+    return width, tail[order], head[order]
 
 
 def randwire(
@@ -452,9 +490,8 @@ def _connect_lonely(rng, width, start, tail, head):
 
 
 def _graph(n: int, tail: np.ndarray, head: np.ndarray) -> nx.DiGraph:
-    """Nodes ``0 .. n-1`` and the edges ``tail[i] -> head[i]``, sorted, as Python ints."""
-    order = np.lexsort((head, tail))
+    """Nodes ``0 .. n-1`` and the edges ``tail[i] -> head[i]`` in that order, as Python ints."""
     G = nx.DiGraph()
     G.add_nodes_from(range(n))
-    G.add_edges_from(zip(tail[order].tolist(), head[order].tolist(), strict=True))
+    G.add_edges_from(zip(tail.tolist(), head.tolist(), strict=True))
     return G

@@ -12,7 +12,7 @@ from graphnn.structure.exceptions import StructureError
 from graphnn.structure.layering import layer_index
 from graphnn.structure.roles import INPUT, OUTPUT, dead_units, roles
 
-__all__ = ["validate", "WEIGHT", "BIAS", "ACTIVATION"]
+__all__ = ["validate", "validated", "WEIGHT", "BIAS", "ACTIVATION"]
 
 #: Edge attribute holding a connection's weight (a number, or an array for a conv kernel).
 WEIGHT = "weight"
@@ -59,6 +59,30 @@ def validate(G: nx.DiGraph, *, allow_dead_units: bool = True) -> None:
     ...     print(err)
     edge 0 -> 1 has weight=nan; weights must be finite real numbers (or arrays of them)
     """
+    validated(G, allow_dead_units=allow_dead_units)
+
+
+def validated(
+    G: nx.DiGraph, *, allow_dead_units: bool = True
+) -> tuple[dict[Hashable, int], dict[Hashable, str]]:
+    """Validate ``G`` like :func:`validate` and return what that computed on the way.
+
+    Returns
+    -------
+    tuple of dict
+        ``(layer_index(G), roles(G))``, each in the order of ``G.nodes``.
+
+    Raises
+    ------
+    StructureError
+        As :func:`validate`.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> validated(nx.DiGraph([("x", "y")]))
+    ({'x': 0, 'y': 1}, {'x': 'input', 'y': 'output'})
+    """
     require_digraph(G)
     if G.number_of_nodes() == 0:
         raise StructureError("structure is empty; it needs at least one input and one output")
@@ -75,6 +99,7 @@ def validate(G: nx.DiGraph, *, allow_dead_units: bool = True) -> None:
                 "output; remove them with graphnn.structure.remove_dead_units",
                 nodes=dead,
             )
+    return index, role
 
 
 def _check_interface(role: dict[Hashable, str], index: dict[Hashable, int]) -> None:

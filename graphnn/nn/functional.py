@@ -1,0 +1,234 @@
+"""The masked product ``y = x @ (weight * mask).T + bias`` in both layouts: the dispatch point.
+
+Every masked layer of graphnn runs through :func:`masked_linear`.  The
+``dense`` layout is ``torch.nn.functional.linear`` on ``weight * mask``
+(twice differentiable).  The ``sparse`` layout keeps only the entries of a
+:class:`SparsePattern` (CSR, with its transpose precomputed) and runs three
+products: the forward sparse-times-dense product, the transposed product for
+the input gradient, and a sampled dense-dense product for the weight
+gradient, which therefore exists only at the pattern's entries.  On the CPU
+the sparse products are ``torch.sparse`` CSR operations (MKL where torch has
+it); they do not support half precision there, so float16 and bfloat16 are
+computed in float32 and the results cast back.
+
+This module is the one place where a faster backend (graphnn's Triton kernels
+on CUDA devices) is chosen.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
+
+__all__ = ["SparsePattern", "masked_linear"]
+
+_CPU_SPARSE_DTYPES = (torch.float32, torch.float64)
+# torch warns once per process that its CSR support is "in beta"; graphnn tests what it uses.
+warnings.filterwarnings(
+    "ignore", message="Sparse CSR tensor support is in beta", category=UserWarning
+)
+
+
+@dataclass(frozen=True)
+class SparsePattern:
+    """Where the entries of a sparse ``[rows, cols]`` weight are, in CSR order.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``(rows, cols)``, i.e. ``(out_features, in_features)``.
+    crow_indices, col_indices : torch.Tensor
+        The CSR index arrays (int64) of the entries, rows ascending and
+        columns ascending inside a row.
+    ccol_indices, row_indices : torch.Tensor
+        The CSR index arrays of the transposed matrix (CSC of the original).
+    transpose_order : torch.Tensor
+        ``values[transpose_order]`` lists the values in the transposed order.
+    """
+
+    shape: tuple[int, int]
+    crow_indices: torch.Tensor
+    col_indices: torch.Tensor
+    ccol_indices: torch.Tensor
+    row_indices: torch.Tensor
+    transpose_order: torch.Tensor
+
+    @property
+    def nnz(self) -> int:
+        """Number of entries."""
+        return int(self.col_indices.numel())
+
+    @classmethod
+    def from_coordinates(
+        cls, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], device=None
+    ) -> tuple[SparsePattern, np.ndarray]:
+        """Build the pattern of the entries ``(rows[i], cols[i])``.
+
+        Returns the pattern and the order that sorts the given entries into
+        CSR order (``values[order]`` are the CSR values).
+
+        Raises
+        ------
+        ValueError
+            If an entry is out of bounds or repeated.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        n_rows, n_cols = shape
+        if rows.shape != cols.shape or rows.ndim != 1:
+            raise ValueError(
+                f"rows and cols must be 1-D of one length, got {rows.shape}, {cols.shape}"
+            )
+        if rows.size and (
+            rows.min() < 0 or rows.max() >= n_rows or cols.min() < 0 or cols.max() >= n_cols
+        ):
+            raise ValueError(f"an entry lies outside the shape {shape}")
+        order = np.lexsort((cols, rows))
+        r, c = rows[order], cols[order]
+        if r.size > 1 and np.any((r[1:] == r[:-1]) & (c[1:] == c[:-1])):
+            i = int(np.flatnonzero((r[1:] == r[:-1]) & (c[1:] == c[:-1]))[0])
+            raise ValueError(f"entry ({int(r[i])}, {int(c[i])}) is given twice")
+        crow = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r, minlength=n_rows), out=crow[1:])
+        t_order = np.lexsort((r, c))  # CSR order of the transpose, as positions in CSR order
+        ccol = np.zeros(n_cols + 1, dtype=np.int64)
+        np.cumsum(np.bincount(c, minlength=n_cols), out=ccol[1:])
+
+        def tensor(a: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(a, dtype=torch.int64, device=device)
+
+        pattern = cls(
+            (int(n_rows), int(n_cols)),
+            tensor(crow),
+            tensor(c),
+            tensor(ccol),
+            tensor(r[t_order]),
+            tensor(t_order),
+        )
+        return pattern, order
+
+    def to(self, device: torch.device | str) -> SparsePattern:
+        """Return the pattern with its index tensors on ``device``."""
+        return SparsePattern(self.shape, *(t.to(device) for t in self.tensors()))
+
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        """Return the five index tensors, in field order."""
+        return (
+            self.crow_indices,
+            self.col_indices,
+            self.ccol_indices,
+            self.row_indices,
+            self.transpose_order,
+        )
+
+    def csr(self, values: torch.Tensor) -> torch.Tensor:
+        """Return the sparse CSR matrix with these ``values`` (in CSR order)."""
+        return torch.sparse_csr_tensor(
+            self.crow_indices, self.col_indices, values, size=self.shape, check_invariants=False
+        )
+
+    def csr_transposed(self, values: torch.Tensor) -> torch.Tensor:
+        """Return the transposed matrix as CSR, from the ``values`` in CSR order."""
+        return torch.sparse_csr_tensor(
+            self.ccol_indices,
+            self.row_indices,
+            values[self.transpose_order],
+            size=(self.shape[1], self.shape[0]),
+            check_invariants=False,
+        )
+
+
+def _compute_dtype(t: torch.Tensor) -> torch.dtype:
+    if t.device.type == "cpu" and t.dtype not in _CPU_SPARSE_DTYPES:
+        return torch.float32
+    return t.dtype
+
+
+def _spmm(matrix: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``x @ matrix.T`` for a sparse CSR ``matrix`` and a dense 2-D ``x``."""
+    return (matrix @ x.T).T
+
+
+class _SparseMaskedProduct(torch.autograd.Function):
+    """``x @ W.T`` for the sparse ``W`` with ``values * mask`` at ``pattern``."""
+
+    @staticmethod
+    def forward(ctx, x, values, mask, pattern: SparsePattern):
+        dtype = _compute_dtype(x)
+        weight = (values * mask).to(dtype)
+        ctx.pattern = pattern
+        ctx.values_dtype = values.dtype
+        ctx.save_for_backward(x, weight, mask)
+        return _spmm(pattern.csr(weight), x.to(dtype)).to(x.dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, weight, mask = ctx.saved_tensors
+        pattern: SparsePattern = ctx.pattern
+        dtype = weight.dtype
+        grad_c = grad.to(dtype)
+        grad_x = grad_values = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _spmm(pattern.csr_transposed(weight), grad_c).to(x.dtype)
+        if ctx.needs_input_grad[1]:
+            zeros = pattern.csr(torch.zeros_like(weight))
+            sampled = torch.sparse.sampled_addmm(zeros, grad_c.T, x.to(dtype), beta=0.0)
+            grad_values = (sampled.values() * mask).to(ctx.values_dtype)
+        return grad_x, grad_values, None, None
+
+
+def masked_linear(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    mask: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    pattern: SparsePattern | None = None,
+) -> torch.Tensor:
+    """Compute ``x @ (weight * mask).T + bias`` for a dense or a sparse weight.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        ``[..., in_features]``.
+    weight : torch.Tensor
+        Dense layout: ``[out_features, in_features]``.  Sparse layout: the
+        ``[nnz]`` values at ``pattern``, in CSR order.
+    mask : torch.Tensor
+        Boolean, the shape of ``weight``; ``False`` entries count as zero and
+        receive a zero gradient.
+    bias : torch.Tensor, optional
+        ``[out_features]``.
+    pattern : SparsePattern, optional
+        Given for the sparse layout.
+
+    Returns
+    -------
+    torch.Tensor
+        ``[..., out_features]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> w = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> m = torch.tensor([[True, False], [False, True]])
+    >>> masked_linear(torch.ones(1, 2), w, m)
+    tensor([[1., 4.]])
+    """
+    if pattern is None:
+        return F.linear(x, weight * mask, bias)
+    lead = x.shape[:-1]
+    flat = x.reshape(math.prod(lead), x.shape[-1])
+    if pattern.nnz == 0:
+        y = flat.new_zeros(flat.shape[0], pattern.shape[0])
+    else:
+        y = _SparseMaskedProduct.apply(flat, weight, mask, pattern)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(*lead, pattern.shape[0])
