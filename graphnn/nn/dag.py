@@ -57,14 +57,12 @@ class _Gather(nn.Module):
                 name = f"index_{len(self.segments)}"
                 self.register_buffer(name, torch.as_tensor(local, device=device), persistent=False)
                 self.segments.append((j, name))
-        self.width = int(positions.size)
-        self.permutation: torch.Tensor | None = None
+        permutation = None
         if not np.array_equal(order, np.arange(order.size)):
             inverse = np.empty_like(order)
             inverse[order] = np.arange(order.size)
-            self.register_buffer(
-                "permutation", torch.as_tensor(inverse, device=device), persistent=False
-            )
+            permutation = torch.as_tensor(inverse, device=device)
+        self.register_buffer("permutation", permutation, persistent=False)
 
     def forward(self, parts: list[torch.Tensor]) -> torch.Tensor:
         if not self.segments:

@@ -201,6 +201,8 @@ class MaskedLinear(nn.Module):
     def set_mask(self, mask: torch.Tensor) -> MaskedLinear:
         """Replace the mask (the shape of ``weight``); entries outside the pattern cannot be live.
 
+        ``layer.mask = m`` does the same.
+
         Raises
         ------
         ValueError
@@ -213,8 +215,15 @@ class MaskedLinear(nn.Module):
                 f"mask entry ({row}, {col}) is True but that connection is not in the layer's "
                 "pattern (the structure it was built from)"
             )
-        self.mask.copy_(mask)
+        with torch.no_grad():
+            self.mask.copy_(mask)
         return self
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "mask" and "mask" in self._buffers:
+            self.set_mask(value)  # validated, and copied into the buffer
+            return
+        super().__setattr__(name, value)
 
     @torch.no_grad()
     def apply_mask(self) -> MaskedLinear:

@@ -1,0 +1,44 @@
+import pytest
+import torch
+
+from graphnn.nn.activations import ACTIVATIONS, get_activation
+from graphnn.nn.layout import choose_layout
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_every_activation_is_elementwise_and_twice_differentiable(name):
+    x = torch.linspace(-3, 3, 7, dtype=torch.float64, requires_grad=True)
+    f = get_activation(name)
+    y = f(x)
+    assert y.shape == x.shape
+    torch.testing.assert_close(f(x[2:4]), y[2:4])
+    assert torch.autograd.gradgradcheck(f, (x + 0.01,))  # away from relu's kink at 0
+
+
+def test_named_slopes():
+    x = torch.tensor([-3.0])
+    assert get_activation("leaky_relu")(x).item() == pytest.approx(-0.03)
+    assert get_activation("very_leaky_relu")(x).item() == pytest.approx(-1.0)
+    assert get_activation("identity")(x).item() == -3.0
+
+
+def test_unknown_activation():
+    with pytest.raises(ValueError, match="unknown activation 'swish'; accepted: identity, relu"):
+        get_activation("swish")
+
+
+@pytest.mark.parametrize(
+    ("shape", "nnz", "layout"),
+    [
+        ((4096, 4096), 3_000_000, "sparse"),  # 18 % of 16.8M entries
+        ((4096, 4096), 5_000_000, "dense"),
+        ((300, 784), 23_000, "sparse"),
+        ((300, 784), 30_000, "dense"),
+        ((200, 500), 1_000, "sparse"),
+        ((200, 500), 5_000, "dense"),
+        ((50, 50), 1, "dense"),
+        ((0, 10), 0, "dense"),
+    ],
+)
+def test_auto_layout_thresholds(shape, nnz, layout):
+    assert choose_layout(*shape, nnz) == layout
