@@ -5,9 +5,10 @@ The model computes every non-input node ``v`` as
 ``u``.  Nodes are kept in buffer order (see :mod:`graphnn.nn.plan`); each
 layer's non-input nodes are one :class:`~graphnn.nn.MaskedLinear` from the
 buffer columns they read.  The forward pass keeps one block of activations per
-stage and gathers each stage's columns from them (a view when they are one
-contiguous run), so autograd stores ``O(batch * sum of columns read)`` values,
-never anything of size ``V x V``.
+stage, feature-major (``[nodes, batch]``, the orientation of the CSR
+products), and gathers each stage's columns from them (a view when they are
+one contiguous run), so autograd stores ``O(batch * sum of columns read)``
+values, never anything of size ``V x V``.
 
 ``to_graph()`` gives back the structure with the current parameters; pruning
 is a mask, and masked connections are absent from it.
@@ -36,11 +37,12 @@ _FINGERPRINT = "structure_fingerprint"
 
 
 class _Gather(nn.Module):
-    """Pick buffer columns out of the per-stage activation blocks.
+    """Pick buffer positions out of the per-stage activation blocks.
 
-    ``parts[j]`` holds buffer positions ``bounds[j] .. bounds[j + 1] - 1``.  The
-    columns are split by block; a contiguous run is a slice (a view), anything
-    else an ``index_select``.  ``permutation`` reorders the gathered columns.
+    ``parts[j]`` is ``[nodes, batch]`` and holds buffer positions
+    ``bounds[j] .. bounds[j + 1] - 1``.  The positions are split by block; a
+    contiguous run is a slice (a view), anything else an ``index_select`` of
+    rows.  ``permutation`` reorders the gathered rows.
     """
 
     def __init__(self, positions: np.ndarray, bounds: np.ndarray, device=None) -> None:
@@ -66,15 +68,15 @@ class _Gather(nn.Module):
 
     def forward(self, parts: list[torch.Tensor]) -> torch.Tensor:
         if not self.segments:
-            return parts[0][:, :0]
+            return parts[0][:0]
         pieces = [
-            parts[j][:, where]
+            parts[j][where]
             if isinstance(where, slice)
-            else parts[j].index_select(1, getattr(self, where))
+            else parts[j].index_select(0, getattr(self, where))
             for j, where in self.segments
         ]
-        gathered = pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)
-        return gathered if self.permutation is None else gathered.index_select(1, self.permutation)
+        gathered = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+        return gathered if self.permutation is None else gathered.index_select(0, self.permutation)
 
 
 class _Stage(nn.Module):
@@ -109,14 +111,14 @@ class _Stage(nn.Module):
             )
 
     def forward(self, parts: list[torch.Tensor]) -> torch.Tensor:
-        z = self.layer(self.gather(parts))
+        z = self.layer.forward_features(self.gather(parts))
         if len(self.groups) == 1:
             return get_activation(self.groups[0][0])(z)
         pieces = [
-            get_activation(name)(z.index_select(1, getattr(self, index)))
+            get_activation(name)(z.index_select(0, getattr(self, index)))
             for name, index in self.groups
         ]
-        return torch.cat(pieces, dim=1).index_select(1, self.ungroup)
+        return torch.cat(pieces).index_select(0, self.ungroup)
 
 
 class MaskedDAG(nn.Module):
@@ -252,10 +254,10 @@ class MaskedDAG(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Compute the outputs for ``x`` (see the class notes for the shapes)."""
         batch, single = self._as_batch(x)
-        parts = [batch]
+        parts = [batch.T.contiguous()]
         for stage in self.stages:
             parts.append(stage(parts))
-        out = self.output_gather(parts)
+        out = self.output_gather(parts).T.contiguous()
         return out[0] if single else out
 
     def _as_batch(self, x: torch.Tensor) -> tuple[torch.Tensor, bool]:

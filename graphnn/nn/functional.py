@@ -1,4 +1,4 @@
-"""The masked product ``y = x @ (weight * mask).T + bias`` in both layouts: the dispatch point.
+"""The masked product ``(weight * mask) @ x + bias`` in both layouts: the dispatch point.
 
 Every masked layer of graphnn runs through :func:`masked_linear`.  The
 ``dense`` layout is ``torch.nn.functional.linear`` on ``weight * mask``
@@ -11,8 +11,11 @@ the sparse products are ``torch.sparse`` CSR operations (MKL where torch has
 it); they do not support half precision there, so float16 and bfloat16 are
 computed in float32 and the results cast back.
 
-This module is the one place where a faster backend (graphnn's Triton kernels
-on CUDA devices) is chosen.
+:func:`masked_matmul` works *feature-major* (``x`` is ``[in, batch]``), the
+natural orientation of a CSR product and the one the DAG model keeps its
+activations in; :func:`masked_linear` is the usual batch-major form.  This
+module is the one place where a faster backend (graphnn's Triton kernels on
+CUDA devices) is chosen.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-__all__ = ["SparsePattern", "masked_linear"]
+__all__ = ["SparsePattern", "masked_linear", "masked_matmul"]
 
 _CPU_SPARSE_DTYPES = (torch.float32, torch.float64)
 # torch warns once per process that its CSR support is "in beta"; graphnn tests what it uses.
@@ -150,13 +153,8 @@ def _compute_dtype(t: torch.Tensor) -> torch.dtype:
     return t.dtype
 
 
-def _spmm(matrix: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``x @ matrix.T`` for a sparse CSR ``matrix`` and a dense 2-D ``x``."""
-    return (matrix @ x.T).T
-
-
 class _SparseMaskedProduct(torch.autograd.Function):
-    """``x @ W.T`` for the sparse ``W`` with ``values * mask`` at ``pattern``."""
+    """``W @ x`` for the sparse ``W`` of ``values * mask`` at ``pattern``; ``x`` is ``[in, B]``."""
 
     @staticmethod
     def forward(ctx, x, values, mask, pattern: SparsePattern):
@@ -165,23 +163,63 @@ class _SparseMaskedProduct(torch.autograd.Function):
         ctx.pattern = pattern
         ctx.values_dtype = values.dtype
         ctx.save_for_backward(x, weight, mask)
-        return _spmm(pattern.csr(weight), x.to(dtype)).to(x.dtype)
+        return (pattern.csr(weight) @ x.to(dtype)).to(x.dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         x, weight, mask = ctx.saved_tensors
         pattern: SparsePattern = ctx.pattern
-        dtype = weight.dtype
-        grad_c = grad.to(dtype)
+        grad_c = grad.to(weight.dtype)
         grad_x = grad_values = None
         if ctx.needs_input_grad[0]:
-            grad_x = _spmm(pattern.csr_transposed(weight), grad_c).to(x.dtype)
+            grad_x = (pattern.csr_transposed(weight) @ grad_c).to(x.dtype)
         if ctx.needs_input_grad[1]:
             zeros = pattern.csr(torch.zeros_like(weight))
-            sampled = torch.sparse.sampled_addmm(zeros, grad_c.T, x.to(dtype), beta=0.0)
+            sampled = torch.sparse.sampled_addmm(zeros, grad_c, x.to(weight.dtype).T, beta=0.0)
             grad_values = (sampled.values() * mask).to(ctx.values_dtype)
         return grad_x, grad_values, None, None
+
+
+def masked_matmul(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    mask: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    pattern: SparsePattern | None = None,
+) -> torch.Tensor:
+    """Compute ``(weight * mask) @ x + bias[:, None]``, feature-major.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        ``[in_features, batch]``.
+    weight, mask, bias, pattern
+        As for :func:`masked_linear`.
+
+    Returns
+    -------
+    torch.Tensor
+        ``[out_features, batch]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> w = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> m = torch.tensor([[True, False], [False, True]])
+    >>> masked_matmul(torch.ones(2, 3), w, m)
+    tensor([[1., 1., 1.],
+            [4., 4., 4.]])
+    """
+    if pattern is None:
+        if bias is None:
+            return (weight * mask) @ x
+        return torch.addmm(bias.unsqueeze(1), weight * mask, x)
+    if pattern.nnz == 0:
+        y = x.new_zeros(pattern.shape[0], x.shape[1])
+    else:
+        y = _SparseMaskedProduct.apply(x, weight, mask, pattern)
+    return y if bias is None else y + bias.unsqueeze(1)
 
 
 def masked_linear(
@@ -225,10 +263,7 @@ def masked_linear(
         return F.linear(x, weight * mask, bias)
     lead = x.shape[:-1]
     flat = x.reshape(math.prod(lead), x.shape[-1])
-    if pattern.nnz == 0:
-        y = flat.new_zeros(flat.shape[0], pattern.shape[0])
-    else:
-        y = _SparseMaskedProduct.apply(flat, weight, mask, pattern)
+    y = masked_matmul(flat.T, weight, mask, None, pattern).T
     if bias is not None:
         y = y + bias
     return y.reshape(*lead, pattern.shape[0])

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from graphnn.nn.functional import SparsePattern, masked_linear
+from graphnn.nn.functional import SparsePattern, masked_linear, masked_matmul
 from graphnn.nn.layout import check_layout, choose_layout
 
 __all__ = ["MaskedLinear"]
@@ -294,6 +294,13 @@ class MaskedLinear(nn.Module):
                 "one of them (e.g. layer.to(x.dtype))"
             )
         return masked_linear(x, self.weight, self.mask, self.bias, self.sparse_pattern)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the layer feature-major: ``x`` is ``[in, batch]``, the result ``[out, batch]``.
+
+        No input checks: this is the fast path the DAG model calls.
+        """
+        return masked_matmul(x, self.weight, self.mask, self.bias, self.sparse_pattern)
 
     def extra_repr(self) -> str:
         """Describe the layer in its ``repr``."""
