@@ -150,6 +150,9 @@ class MaskedDAG(nn.Module):
 
     Attributes
     ----------
+    layer_type : type
+        The class of the masked layers (a :class:`MaskedLinear` subclass);
+        subclasses of the model may set their own.
     input_nodes, output_nodes : list
         The labels of the inputs and outputs, in the order of ``G.nodes``:
         column ``i`` of the input is ``input_nodes[i]``.
@@ -182,6 +185,8 @@ class MaskedDAG(nn.Module):
     ['activation', 'bias', 'layer', 'role']
     """
 
+    layer_type: type[MaskedLinear] = MaskedLinear
+
     def __init__(
         self,
         structure: nx.DiGraph | Plan,
@@ -209,7 +214,7 @@ class MaskedDAG(nn.Module):
         self.stages = nn.ModuleList()
         self._entry_edges: list[np.ndarray] = []
         for stage in plan.stages:
-            layer, order = MaskedLinear.from_entries(
+            layer, order = self.layer_type.from_entries(
                 stage.columns.size,
                 stage.stop - stage.start,
                 stage.rows,

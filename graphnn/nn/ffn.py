@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 
 from graphnn.nn.dag import MaskedDAG
 from graphnn.nn.plan import plan_from_layers
+from graphnn.structure._checks import check_int
 from graphnn.structure.generators import layered_edges
 
-__all__ = ["MaskedFFN"]
+__all__ = ["MaskedFFN", "flat_input_size"]
+
+
+def flat_input_size(input_size: int | Sequence[int], name: str = "input_size") -> int:
+    """Return the number of inputs of ``input_size``: an int, or a shape that is flattened.
+
+    Raises
+    ------
+    ValueError
+        If it is not a positive int or a non-empty shape of them (named ``name``).
+
+    Examples
+    --------
+    >>> flat_input_size((1, 28, 28)), flat_input_size(10)
+    (784, 10)
+    """
+    shape = tuple(input_size) if isinstance(input_size, Sequence | torch.Size) else (input_size,)
+    if not shape or any(
+        isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in shape
+    ):
+        raise ValueError(f"{name} must be a positive int or a shape of them, got {input_size!r}")
+    return math.prod(int(s) for s in shape)
 
 
 class MaskedFFN(MaskedDAG):
@@ -65,24 +88,21 @@ class MaskedFFN(MaskedDAG):
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
     ) -> None:
-        shape = (
-            tuple(input_size) if isinstance(input_size, Sequence | torch.Size) else (input_size,)
-        )
-        if not shape or any(
-            isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 1 for s in shape
-        ):
-            raise ValueError(
-                f"input_size must be a positive int or a shape of them, got {input_size!r}"
-            )
-        if isinstance(hidden_sizes, int) or not isinstance(hidden_sizes, Sequence):
+        n_inputs = flat_input_size(input_size)
+        if isinstance(hidden_sizes, str) or not isinstance(hidden_sizes, Sequence):
             raise TypeError(f"hidden_sizes must be a sequence of ints, got {hidden_sizes!r}")
-        sizes = [int(np.prod(shape)), *hidden_sizes, output_size]
+        for i, size in enumerate(hidden_sizes):
+            check_int(f"hidden_sizes[{i}]", size, low=1)
+        check_int("output_size", output_size, low=1)
+        sizes = [n_inputs, *(int(h) for h in hidden_sizes), int(output_size)]
         widths, tails, heads = layered_edges(sizes, density, 0.0, seed)
         plan = plan_from_layers(
             widths, tails, heads, activation=activation, output_activation=output_activation
         )
         super().__init__(plan, layout=layout, dtype=dtype, device=device)
-        self.input_size = input_size if isinstance(input_size, int) else shape
+        self.input_size = (
+            int(input_size) if isinstance(input_size, numbers.Integral) else tuple(input_size)
+        )
         self.hidden_sizes = [int(h) for h in hidden_sizes]
         self.output_size = int(output_size)
         self.density = float(density)

@@ -311,7 +311,12 @@ class MaskedLinear(nn.Module):
 
 
 def _as_bool(mask: object, shape: tuple[int, ...], name: str) -> torch.Tensor:
-    mask = torch.as_tensor(mask)
+    try:
+        mask = torch.as_tensor(mask)
+    except (TypeError, RuntimeError, ValueError):
+        raise TypeError(
+            f"{name} must be a boolean tensor of shape {tuple(shape)}, got {mask!r}"
+        ) from None
     if tuple(mask.shape) != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(mask.shape)}")
     if mask.dtype != torch.bool:

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -44,6 +45,11 @@ def test_auto_layout_on_wide_sparse_layers():
     assert MaskedFFN(784, 10, [300, 100], density=0.5, seed=0).masked_layers()[0].layout == "dense"
 
 
+def test_numpy_sizes():
+    model = MaskedFFN(np.int64(4), np.int64(2), [np.int64(3)])
+    assert model.input_size == 4 and type(model.input_size) is int
+
+
 def test_no_hidden_layers():
     model = MaskedFFN(3, 2)
     assert len(model.masked_layers()) == 1
@@ -55,7 +61,9 @@ def test_no_hidden_layers():
         ((0, 2, [3]), {}, ValueError, "input_size must be a positive int"),
         (((2, -1), 2, [3]), {}, ValueError, "input_size must be a positive int"),
         ((3, 2, 4), {}, TypeError, "hidden_sizes must be a sequence"),
-        ((3, 2, [0]), {}, ValueError, r"sizes\[1\] must be at least 1"),
+        ((3, 2, [0]), {}, ValueError, r"hidden_sizes\[0\] must be at least 1, got 0"),
+        ((3, 0, [4]), {}, ValueError, r"output_size must be at least 1, got 0"),
+        ((3, 2, "45"), {}, TypeError, "hidden_sizes must be a sequence"),
         ((3, 2, [4]), {"density": 1.5}, ValueError, "density must be a probability"),
         ((3, 2, [4]), {"activation": "swish"}, ValueError, "unknown activation"),
     ],

@@ -132,6 +132,8 @@ def test_mask_assignment_is_checked(layout):
         layer.mask = torch.ones(2, 2, dtype=torch.bool)
     with pytest.raises(ValueError, match=r"boolean \(or 0/1\)"):
         layer.mask = torch.full(shape, 2)
+    with pytest.raises(TypeError, match=r"mask must be a boolean tensor of shape"):
+        layer.mask = None
 
 
 def test_dense_mask_cannot_add_connections_outside_the_pattern():
