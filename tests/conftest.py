@@ -6,6 +6,7 @@ environment variable below is set before anything imports triton.
 
 from __future__ import annotations
 
+import importlib
 import os
 from importlib import metadata
 
@@ -31,6 +32,16 @@ def _version(package: str) -> tuple[int, ...] | None:
         return tuple(int(p) for p in metadata.version(package).split(".")[:2])
     except (metadata.PackageNotFoundError, ValueError):
         return None
+
+
+def require_peer(module: str):
+    """Import a peer the tests compare against; skip without it, unless GRAPHNN_REQUIRE_PEERS=1.
+
+    ``make test`` installs the peers and sets the variable, so there a missing peer fails.
+    """
+    if os.environ.get("GRAPHNN_REQUIRE_PEERS") == "1":
+        return importlib.import_module(module)
+    return pytest.importorskip(module, reason=f"the peer {module} does not import")
 
 
 def pytest_report_header(config) -> list[str]:

@@ -6,6 +6,7 @@ import warnings
 import networkx as nx
 import pytest
 import torch
+from conftest import require_peer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,10 +29,7 @@ from graphnn.structure import StructureError
 @pytest.fixture(scope="module")
 def deepstruct():
     """deepstruct.sparse, the predecessor (installed without its dependencies)."""
-    return pytest.importorskip(
-        "deepstruct.sparse",
-        reason="`import deepstruct.sparse` fails, so there is nothing to compare against",
-    )
+    return require_peer("deepstruct.sparse")
 
 
 def deepstruct_call(method, *args):
