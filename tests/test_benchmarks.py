@@ -9,7 +9,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", ["bench_layering", "bench_graphml"])
+@pytest.mark.parametrize(
+    "name", ["bench_layering", "bench_graphml", "bench_layout", "bench_compile", "bench_training"]
+)
 def test_benchmark_runs(name):
     done = subprocess.run(
         [sys.executable, "-m", f"benchmarks.{name}", "--quick", "--repeat", "1"],

@@ -4,11 +4,8 @@ The model computes every non-input node ``v`` as
 ``activation_v(bias_v + sum(weight_uv * value_u))`` over its predecessors
 ``u``.  Nodes are kept in buffer order (see :mod:`graphnn.nn.plan`); each
 layer's non-input nodes are one :class:`~graphnn.nn.MaskedLinear` from the
-buffer columns they read.  The forward pass keeps one block of activations per
-stage, feature-major (``[nodes, batch]``, the orientation of the CSR
-products), and gathers each stage's columns from them (a view when they are
-one contiguous run), so autograd stores ``O(batch * sum of columns read)``
-values, never anything of size ``V x V``.
+buffer rows they read, and :mod:`graphnn.nn.engine` sweeps those stages over
+one activation buffer.  Nothing of size ``V x V`` is ever built.
 
 ``to_graph()`` gives back the structure with the current parameters; pruning
 is a mask, and masked connections are absent from it.
@@ -23,10 +20,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from graphnn.nn.activations import IDENTITY, get_activation
+from graphnn.nn.activations import IDENTITY
+from graphnn.nn.engine import ENGINES, Span, Stage, run
 from graphnn.nn.layout import check_layout
 from graphnn.nn.masked_linear import MaskedLinear
-from graphnn.nn.plan import Plan, StagePlan, init_bounds, plan_from_graph
+from graphnn.nn.plan import Plan, init_bounds, plan_from_graph
 from graphnn.structure.layering import LAYER
 from graphnn.structure.roles import INPUT, ROLE
 from graphnn.structure.validation import ACTIVATION, BIAS, WEIGHT
@@ -34,91 +32,6 @@ from graphnn.structure.validation import ACTIVATION, BIAS, WEIGHT
 __all__ = ["MaskedDAG", "compile"]
 
 _FINGERPRINT = "structure_fingerprint"
-
-
-class _Gather(nn.Module):
-    """Pick buffer positions out of the per-stage activation blocks.
-
-    ``parts[j]`` is ``[nodes, batch]`` and holds buffer positions
-    ``bounds[j] .. bounds[j + 1] - 1``.  The positions are split by block; a
-    contiguous run is a slice (a view), anything else an ``index_select`` of
-    rows.  ``permutation`` reorders the gathered rows.
-    """
-
-    def __init__(self, positions: np.ndarray, bounds: np.ndarray, device=None) -> None:
-        super().__init__()
-        order = np.argsort(positions, kind="stable")
-        wanted = positions[order]
-        part = np.searchsorted(bounds, wanted, side="right") - 1
-        self.segments: list[tuple[int, slice | str]] = []
-        for j in np.unique(part).tolist():
-            local = wanted[part == j] - bounds[j]
-            if local[-1] - local[0] + 1 == local.size:
-                self.segments.append((j, slice(int(local[0]), int(local[-1]) + 1)))
-            else:
-                name = f"index_{len(self.segments)}"
-                self.register_buffer(name, torch.as_tensor(local, device=device), persistent=False)
-                self.segments.append((j, name))
-        permutation = None
-        if not np.array_equal(order, np.arange(order.size)):
-            inverse = np.empty_like(order)
-            inverse[order] = np.arange(order.size)
-            permutation = torch.as_tensor(inverse, device=device)
-        self.register_buffer("permutation", permutation, persistent=False)
-
-    def forward(self, parts: list[torch.Tensor]) -> torch.Tensor:
-        if not self.segments:
-            return parts[0][:0]
-        pieces = [
-            parts[j][where]
-            if isinstance(where, slice)
-            else parts[j].index_select(0, getattr(self, where))
-            for j, where in self.segments
-        ]
-        gathered = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
-        return gathered if self.permutation is None else gathered.index_select(0, self.permutation)
-
-
-class _Stage(nn.Module):
-    """One layer's non-input nodes: gather their columns, one masked product, activations."""
-
-    def __init__(
-        self, plan: StagePlan, layer: MaskedLinear, bounds: np.ndarray, device=None
-    ) -> None:
-        super().__init__()
-        self.start, self.stop = plan.start, plan.stop
-        self.gather = _Gather(plan.columns, bounds, device)
-        self.layer = layer
-        self.activations = plan.activations
-        names = sorted(set(plan.activations))
-        self.groups: list[tuple[str, str | None]] = []
-        if len(names) == 1:
-            self.groups.append((names[0], None))
-        else:
-            order = []
-            for k, name in enumerate(names):
-                index = np.flatnonzero(np.array(plan.activations) == name)
-                order.append(index)
-                self.register_buffer(
-                    f"group_{k}", torch.as_tensor(index, device=device), persistent=False
-                )
-                self.groups.append((name, f"group_{k}"))
-            order = np.concatenate(order)
-            inverse = np.empty_like(order)
-            inverse[order] = np.arange(order.size)
-            self.register_buffer(
-                "ungroup", torch.as_tensor(inverse, device=device), persistent=False
-            )
-
-    def forward(self, parts: list[torch.Tensor]) -> torch.Tensor:
-        z = self.layer.forward_features(self.gather(parts))
-        if len(self.groups) == 1:
-            return get_activation(self.groups[0][0])(z)
-        pieces = [
-            get_activation(name)(z.index_select(0, getattr(self, index)))
-            for name, index in self.groups
-        ]
-        return torch.cat(pieces).index_select(0, self.ungroup)
 
 
 class MaskedDAG(nn.Module):
@@ -209,10 +122,13 @@ class MaskedDAG(nn.Module):
             )
         self._plan = plan
         self.n_inputs, self.n_outputs = plan.n_inputs, int(plan.outputs.size)
+        self.n_nodes = plan.n_nodes
+        self.engine = "fused"
         weight, bias = _initial_parameters(plan)
-        bounds = np.array([0, plan.n_inputs] + [s.stop for s in plan.stages], dtype=np.int64)
-        self.stages = nn.ModuleList()
+        self.layers = nn.ModuleList()
+        self.stages: list[Stage] = []
         self._entry_edges: list[np.ndarray] = []
+        index = _IndexBuffers()
         for stage in plan.stages:
             layer, order = self.layer_type.from_entries(
                 stage.columns.size,
@@ -228,18 +144,26 @@ class MaskedDAG(nn.Module):
                 values = torch.as_tensor(weight[edges], dtype=dtype, device=device)
                 if layer.layout == "dense":
                     layer.weight.zero_()
-                    layer.weight[
-                        tuple(
-                            torch.as_tensor(a, device=device)
-                            for a in (stage.rows[order], stage.cols[order])
-                        )
-                    ] = values
+                    where = (stage.rows[order], stage.cols[order])
+                    layer.weight[tuple(torch.as_tensor(a, device=device) for a in where)] = values
                 else:
                     layer.weight.copy_(values)
                 layer.bias.copy_(torch.as_tensor(bias[stage.start : stage.stop], dtype=dtype))
             self._entry_edges.append(edges)
-            self.stages.append(_Stage(stage, layer, bounds, device))
-        self.output_gather = _Gather(plan.outputs, bounds, device)
+            self.layers.append(layer)
+            self.stages.append(
+                Stage(
+                    start=stage.start,
+                    stop=stage.stop,
+                    layer=layer,
+                    columns=index.columns(stage.columns),
+                    groups=index.groups(stage.activations),
+                    activations=stage.activations,
+                    reads_computed=bool(stage.columns.size and stage.columns[-1] >= plan.n_inputs),
+                )
+            )
+        for name, values in index.tensors(plan.outputs, device):
+            self.register_buffer(name, values, persistent=False)
         fingerprint = torch.tensor(list(plan.fingerprint()), dtype=torch.uint8, device=device)
         self.register_buffer(_FINGERPRINT, fingerprint)
         self.register_load_state_dict_pre_hook(_check_fingerprint)
@@ -259,11 +183,22 @@ class MaskedDAG(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Compute the outputs for ``x`` (see the class notes for the shapes)."""
         batch, single = self._as_batch(x)
-        parts = [batch.T.contiguous()]
-        for stage in self.stages:
-            parts.append(stage(parts))
-        out = self.output_gather(parts).T.contiguous()
+        out = run(self, batch.T).T.contiguous()
         return out[0] if single else out
+
+    @property
+    def engine(self) -> str:
+        """How the stages run: ``"fused"`` (default) or ``"autograd"`` (any-order derivatives).
+
+        See :mod:`graphnn.nn.engine`.
+        """
+        return self._engine
+
+    @engine.setter
+    def engine(self, value: str) -> None:
+        if value not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {value!r}")
+        self._engine = value
 
     def _as_batch(self, x: torch.Tensor) -> tuple[torch.Tensor, bool]:
         if not isinstance(x, torch.Tensor):
@@ -296,7 +231,7 @@ class MaskedDAG(nn.Module):
 
     def masked_layers(self) -> list[MaskedLinear]:
         """Return the masked layers, one per stage, in buffer order."""
-        return [stage.layer for stage in self.stages]
+        return list(self.layers)
 
     def densities(self) -> list[float]:
         """Return each masked layer's density (live connections over its full size)."""
@@ -382,6 +317,52 @@ class MaskedDAG(nn.Module):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+class _IndexBuffers:
+    """Collects the stages' column and activation-group indices into flat buffers."""
+
+    def __init__(self) -> None:
+        self.column_parts: list[np.ndarray] = []
+        self.group_parts: list[np.ndarray] = []
+        self.column_size = self.group_size = 0
+
+    def columns(self, columns: np.ndarray) -> slice | Span:
+        """Return a slice for one run of rows (or none), else a span of ``column_index``."""
+        if columns.size == 0 or columns[-1] - columns[0] + 1 == columns.size:
+            first = int(columns[0]) if columns.size else 0
+            return slice(first, first + int(columns.size))
+        span = (self.column_size, int(columns.size))
+        self.column_parts.append(columns)
+        self.column_size += columns.size
+        return span
+
+    def groups(self, activations: tuple[str, ...]) -> tuple[tuple[str, Span | None], ...]:
+        """One group per activation name, with a span of ``group_index`` unless it is alone."""
+        names = sorted(set(activations))
+        if len(names) == 1:
+            return ((names[0], None),)
+        named = np.array(activations)
+        groups = []
+        for name in names:
+            rows = np.flatnonzero(named == name)
+            groups.append((name, (self.group_size, int(rows.size))))
+            self.group_parts.append(rows)
+            self.group_size += rows.size
+        return tuple(groups)
+
+    def tensors(self, outputs: np.ndarray, device) -> list[tuple[str, torch.Tensor]]:
+        """Return the buffers ``column_index``, ``group_index`` and ``output_index``."""
+
+        def flat(parts: list[np.ndarray]) -> torch.Tensor:
+            values = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            return torch.as_tensor(values, dtype=torch.int64, device=device)
+
+        return [
+            ("column_index", flat(self.column_parts)),
+            ("group_index", flat(self.group_parts)),
+            ("output_index", flat([outputs])),
+        ]
 
 
 def _initial_parameters(plan: Plan) -> tuple[np.ndarray, np.ndarray]:

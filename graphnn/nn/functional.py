@@ -29,7 +29,13 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-__all__ = ["SparsePattern", "masked_linear", "masked_matmul"]
+__all__ = [
+    "SparsePattern",
+    "csr_order",
+    "masked_linear",
+    "masked_matmul",
+    "masked_matmul_backward",
+]
 
 _CPU_SPARSE_DTYPES = (torch.float32, torch.float64)
 # torch warns once per process that its CSR support is "in beta"; graphnn tests what it uses.
@@ -84,19 +90,8 @@ class SparsePattern:
         rows = np.asarray(rows, dtype=np.int64)
         cols = np.asarray(cols, dtype=np.int64)
         n_rows, n_cols = shape
-        if rows.shape != cols.shape or rows.ndim != 1:
-            raise ValueError(
-                f"rows and cols must be 1-D of one length, got {rows.shape}, {cols.shape}"
-            )
-        if rows.size and (
-            rows.min() < 0 or rows.max() >= n_rows or cols.min() < 0 or cols.max() >= n_cols
-        ):
-            raise ValueError(f"an entry lies outside the shape {shape}")
-        order = np.lexsort((cols, rows))
+        order = csr_order(rows, cols, shape)
         r, c = rows[order], cols[order]
-        if r.size > 1 and np.any((r[1:] == r[:-1]) & (c[1:] == c[:-1])):
-            i = int(np.flatnonzero((r[1:] == r[:-1]) & (c[1:] == c[:-1]))[0])
-            raise ValueError(f"entry ({int(r[i])}, {int(c[i])}) is given twice")
         crow = np.zeros(n_rows + 1, dtype=np.int64)
         np.cumsum(np.bincount(r, minlength=n_rows), out=crow[1:])
         t_order = np.lexsort((r, c))  # CSR order of the transpose, as positions in CSR order
@@ -147,10 +142,102 @@ class SparsePattern:
         )
 
 
+def csr_order(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Return the order that sorts the entries ``(rows[i], cols[i])`` into CSR order.
+
+    Raises
+    ------
+    ValueError
+        If the arrays differ in shape, an entry is out of bounds or repeated.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    if rows.shape != cols.shape or rows.ndim != 1:
+        raise ValueError(f"rows and cols must be 1-D of one length, got {rows.shape}, {cols.shape}")
+    if rows.size and (
+        rows.min() < 0 or rows.max() >= shape[0] or cols.min() < 0 or cols.max() >= shape[1]
+    ):
+        raise ValueError(f"an entry lies outside the shape {tuple(shape)}")
+    order = np.lexsort((cols, rows))
+    r, c = rows[order], cols[order]
+    repeated = np.flatnonzero((r[1:] == r[:-1]) & (c[1:] == c[:-1]))
+    if repeated.size:
+        i = int(repeated[0])
+        raise ValueError(f"entry ({int(r[i])}, {int(c[i])}) is given twice")
+    return order
+
+
 def _compute_dtype(t: torch.Tensor) -> torch.dtype:
     if t.device.type == "cpu" and t.dtype not in _CPU_SPARSE_DTYPES:
         return torch.float32
     return t.dtype
+
+
+def _sparse_product(pattern: SparsePattern, weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``W @ x`` for the sparse ``W`` with (already masked) ``weight`` values: the forward SpMM."""
+    dtype = _compute_dtype(x)
+    return (pattern.csr(weight.to(dtype)) @ x.to(dtype)).to(x.dtype)
+
+
+def _sparse_product_transposed(
+    pattern: SparsePattern, weight: torch.Tensor, grad: torch.Tensor
+) -> torch.Tensor:
+    """``W.T @ grad``: the transposed SpMM of the input gradient (no atomics: CSR of ``W.T``)."""
+    dtype = _compute_dtype(grad)
+    return (pattern.csr_transposed(weight.to(dtype)) @ grad.to(dtype)).to(grad.dtype)
+
+
+def _sampled_product(pattern: SparsePattern, grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``(grad @ x.T)`` at the pattern's entries only (SDDMM): the weight gradient, ``[nnz]``."""
+    dtype = _compute_dtype(grad)
+    zeros = pattern.csr(torch.zeros(pattern.nnz, dtype=dtype, device=grad.device))
+    return torch.sparse.sampled_addmm(zeros, grad.to(dtype), x.to(dtype).T, beta=0.0).values()
+
+
+def masked_matmul_backward(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    mask: torch.Tensor,
+    pattern: SparsePattern | None,
+    grad: torch.Tensor,
+    *,
+    input_grad: bool = True,
+    weight_grad: bool = True,
+) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
+    """Return the gradients of :func:`masked_matmul` for the output gradient ``grad``.
+
+    Parameters
+    ----------
+    x, weight, mask, pattern
+        As given to :func:`masked_matmul` (``x`` is ``[in, batch]``).
+    grad : torch.Tensor
+        ``[out, batch]``.
+    input_grad, weight_grad : bool
+        Which gradients to compute (the others are ``None``).
+
+    Returns
+    -------
+    tuple
+        ``(grad_x, grad_weight, grad_bias)``; ``grad_weight`` is zero at masked
+        entries and exists only at the pattern's entries for the sparse layout.
+    """
+    grad_x = grad_weight = None
+    if pattern is None:
+        if input_grad:
+            grad_x = (weight * mask).T @ grad
+        if weight_grad:
+            grad_weight = (grad @ x.T) * mask
+    elif pattern.nnz == 0:
+        if input_grad:
+            grad_x = grad.new_zeros(pattern.shape[1], grad.shape[1])
+        if weight_grad:
+            grad_weight = torch.zeros_like(weight)
+    else:
+        if input_grad:
+            grad_x = _sparse_product_transposed(pattern, weight * mask, grad)
+        if weight_grad:
+            grad_weight = (_sampled_product(pattern, grad, x) * mask).to(weight.dtype)
+    return grad_x, grad_weight, grad.sum(dim=1)
 
 
 class _SparseMaskedProduct(torch.autograd.Function):
@@ -158,26 +245,23 @@ class _SparseMaskedProduct(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, values, mask, pattern: SparsePattern):
-        dtype = _compute_dtype(x)
-        weight = (values * mask).to(dtype)
         ctx.pattern = pattern
-        ctx.values_dtype = values.dtype
-        ctx.save_for_backward(x, weight, mask)
-        return (pattern.csr(weight) @ x.to(dtype)).to(x.dtype)
+        ctx.save_for_backward(x, values, mask)
+        return _sparse_product(pattern, values * mask, x)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        x, weight, mask = ctx.saved_tensors
-        pattern: SparsePattern = ctx.pattern
-        grad_c = grad.to(weight.dtype)
-        grad_x = grad_values = None
-        if ctx.needs_input_grad[0]:
-            grad_x = (pattern.csr_transposed(weight) @ grad_c).to(x.dtype)
-        if ctx.needs_input_grad[1]:
-            zeros = pattern.csr(torch.zeros_like(weight))
-            sampled = torch.sparse.sampled_addmm(zeros, grad_c, x.to(weight.dtype).T, beta=0.0)
-            grad_values = (sampled.values() * mask).to(ctx.values_dtype)
+        x, values, mask = ctx.saved_tensors
+        grad_x, grad_values, _ = masked_matmul_backward(
+            x,
+            values,
+            mask,
+            ctx.pattern,
+            grad,
+            input_grad=ctx.needs_input_grad[0],
+            weight_grad=ctx.needs_input_grad[1],
+        )
         return grad_x, grad_values, None, None
 
 

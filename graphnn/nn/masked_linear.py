@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from graphnn.nn.functional import SparsePattern, masked_linear, masked_matmul
+from graphnn.nn.functional import SparsePattern, csr_order, masked_linear, masked_matmul
 from graphnn.nn.layout import check_layout, choose_layout
 
 __all__ = ["MaskedLinear"]
@@ -134,13 +134,13 @@ class MaskedLinear(nn.Module):
     def _setup(self, shape, rows, cols, layout, bias, device, dtype) -> np.ndarray:
         out_features, in_features = shape
         self.in_features, self.out_features = in_features, out_features
-        pattern, order = SparsePattern.from_coordinates(rows, cols, shape, device=device)
         if layout == "auto":
-            layout = choose_layout(out_features, in_features, pattern.nnz)
+            layout = choose_layout(out_features, in_features, len(rows))
         self.layout = layout
         factory = {"device": device, "dtype": dtype}
         self._saliency: torch.Tensor | None = None
         if layout == "dense":
+            order = csr_order(rows, cols, shape)
             allowed = torch.zeros(shape, dtype=torch.bool, device=device)
             allowed[torch.as_tensor(rows, device=device), torch.as_tensor(cols, device=device)] = (
                 True
@@ -149,6 +149,7 @@ class MaskedLinear(nn.Module):
             self.register_buffer("pattern", allowed)
             self.register_buffer("mask", allowed.clone())
         else:
+            pattern, order = SparsePattern.from_coordinates(rows, cols, shape, device=device)
             self.weight = nn.Parameter(torch.empty(pattern.nnz, **factory))
             for name, tensor in zip(_PATTERN_BUFFERS, pattern.tensors(), strict=True):
                 self.register_buffer(name, tensor)

@@ -42,3 +42,16 @@ def test_unknown_activation():
 )
 def test_auto_layout_thresholds(shape, nnz, layout):
     assert choose_layout(*shape, nnz) == layout
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_closed_form_derivatives_match_autograd(name):
+    from graphnn.nn.activations import ACTIVATION_GRADS
+
+    z = torch.linspace(-25, 25, 401, dtype=torch.float64)
+    z = z[z.abs() > 1e-6].requires_grad_()  # not at the kink of the relus
+    a = ACTIVATIONS[name](z)
+    g = torch.randn_like(z)
+    (expected,) = torch.autograd.grad(a, z, g)
+    torch.testing.assert_close(ACTIVATION_GRADS[name](z.detach(), a.detach(), g), expected)
+    assert set(ACTIVATION_GRADS) == set(ACTIVATIONS)

@@ -151,14 +151,41 @@ def test_gradcheck(layout):
     assert torch.autograd.gradcheck(of_parameters, params)
 
 
-def test_second_derivatives_through_the_dense_layout():
+def test_second_derivatives_with_the_autograd_engine():
     G = graphnn.generators.layered([3, 4, 2], density=1.0, seed=0)
     model = compile(G, activation="tanh", layout="dense", dtype=torch.float64)
+    model.engine = "autograd"
     x = batch(model, n=4)
     weight = model.masked_layers()[0].weight
     (g,) = torch.autograd.grad(model(x).pow(2).sum(), weight, create_graph=True)
     (h,) = torch.autograd.grad(g[0, 0], weight)
     assert h.shape == weight.shape and torch.isfinite(h).all()
+
+
+@settings(max_examples=30)
+@given(st.one_of(drawn, drawn_layered), st.sampled_from(["dense", "sparse"]))
+def test_engines_agree(G, layout):
+    fused = compile(G, layout=layout, dtype=torch.float64)
+    slow = compile(fused.to_graph(), layout=layout, dtype=torch.float64)
+    slow.engine = "autograd"
+    x1, x2 = batch(fused, seed=2).requires_grad_(), batch(fused, seed=2).requires_grad_()
+    out_grad = torch.randn(x1.shape[0], fused.n_outputs, dtype=torch.float64)
+    y1, y2 = fused(x1), slow(x2)
+    torch.testing.assert_close(y1, y2)
+    y1.backward(out_grad)
+    y2.backward(out_grad)
+    torch.testing.assert_close(x1.grad, x2.grad)
+    for a, b in zip(fused.parameters(), slow.parameters(), strict=True):
+        torch.testing.assert_close(a.grad, b.grad)
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x1), y1)
+
+
+def test_engine_is_checked():
+    model = compile(path())
+    assert model.engine == "fused"
+    with pytest.raises(ValueError, match="engine must be one of fused, autograd; got 'slow'"):
+        model.engine = "slow"
 
 
 # --- structures of every kind ---------------------------------------------------------------
