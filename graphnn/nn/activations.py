@@ -3,7 +3,8 @@
 Each activation comes with its derivative in closed form, for the compiled
 model's fused backward pass: ``ACTIVATION_GRADS[name](z, a, grad)`` returns
 ``grad * f'(z)`` given the pre-activation ``z`` and the activation
-``a = f(z)``.
+``a = f(z)``; only the names in ``NEEDS_PREACTIVATION`` use ``z`` (the others
+accept ``z=None``).  ``apply_inplace(name, t)`` overwrites ``t`` with ``f(t)``.
 
 Examples
 --------
@@ -20,7 +21,14 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-__all__ = ["ACTIVATIONS", "ACTIVATION_GRADS", "IDENTITY", "get_activation"]
+__all__ = [
+    "ACTIVATIONS",
+    "ACTIVATION_GRADS",
+    "IDENTITY",
+    "NEEDS_PREACTIVATION",
+    "apply_inplace",
+    "get_activation",
+]
 
 #: The name of the identity (no activation); the default of output nodes.
 IDENTITY = "identity"
@@ -45,8 +53,8 @@ def _very_leaky_relu(x: torch.Tensor) -> torch.Tensor:
 
 
 def _slope_grad(slope: float) -> Grad:
-    def grad(z: torch.Tensor, a: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-        return torch.where(z > 0, g, g * slope)
+    def grad(z: torch.Tensor | None, a: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        return torch.where(a > 0, g, g * slope)  # a > 0 exactly when z > 0
 
     return grad
 
@@ -80,12 +88,12 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 #: ``grad * f'(z)`` for every activation, from ``(z, a = f(z), grad)``.
 ACTIVATION_GRADS: dict[str, Grad] = {
     IDENTITY: lambda z, a, g: g,
-    "relu": lambda z, a, g: g * (z > 0),
+    "relu": lambda z, a, g: torch.ops.aten.threshold_backward(g, a, 0.0),  # what autograd uses
     "leaky_relu": _slope_grad(0.01),
     "very_leaky_relu": _slope_grad(1.0 / 3.0),
-    "elu": lambda z, a, g: torch.where(z > 0, g, g * (a + 1.0)),
+    "elu": lambda z, a, g: torch.where(a > 0, g, g * (a + 1.0)),
     "selu": lambda z, a, g: torch.where(
-        z > 0, g * _SELU_SCALE, g * (a + _SELU_SCALE * _SELU_ALPHA)
+        a > 0, g * _SELU_SCALE, g * (a + _SELU_SCALE * _SELU_ALPHA)
     ),
     "gelu": _gelu_grad,
     "silu": _silu_grad,
@@ -93,6 +101,31 @@ ACTIVATION_GRADS: dict[str, Grad] = {
     "tanh": lambda z, a, g: g * (1.0 - a * a),
     "sigmoid": lambda z, a, g: g * a * (1.0 - a),
 }
+
+
+#: The activations whose derivative needs the pre-activation ``z`` (not only ``a``).
+NEEDS_PREACTIVATION = frozenset({"gelu", "silu", "softplus"})
+
+_INPLACE: dict[str, Callable[[torch.Tensor], object]] = {
+    IDENTITY: lambda t: t,
+    "relu": torch.relu_,
+    "leaky_relu": lambda t: F.leaky_relu_(t, 0.01),
+    "very_leaky_relu": lambda t: F.leaky_relu_(t, 1.0 / 3.0),
+    "elu": lambda t: F.elu_(t),
+    "selu": torch.selu_,
+    "silu": lambda t: F.silu(t, inplace=True),
+    "tanh": torch.tanh_,
+    "sigmoid": torch.sigmoid_,
+}
+
+
+def apply_inplace(name: str, t: torch.Tensor) -> None:
+    """Overwrite ``t`` with the activation ``name`` of it (no autograd)."""
+    inplace = _INPLACE.get(name)
+    if inplace is None:
+        t.copy_(ACTIVATIONS[name](t))
+    else:
+        inplace(t)
 
 
 def get_activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from graphnn.nn.activations import IDENTITY
-from graphnn.nn.engine import ENGINES, Span, Stage, run
+from graphnn.nn.activations import IDENTITY, NEEDS_PREACTIVATION
+from graphnn.nn.engine import ENGINES, Rows, Stage, run
 from graphnn.nn.layout import check_layout
 from graphnn.nn.masked_linear import MaskedLinear
 from graphnn.nn.plan import Plan, init_bounds, plan_from_graph
@@ -151,18 +151,21 @@ class MaskedDAG(nn.Module):
                 layer.bias.copy_(torch.as_tensor(bias[stage.start : stage.stop], dtype=dtype))
             self._entry_edges.append(edges)
             self.layers.append(layer)
+            n_in = plan.n_inputs
             self.stages.append(
                 Stage(
-                    start=stage.start,
-                    stop=stage.stop,
+                    start=stage.start - n_in,
+                    stop=stage.stop - n_in,
                     layer=layer,
-                    columns=index.columns(stage.columns),
+                    inputs=index.rows(stage.columns[stage.columns < n_in]),
+                    computed=index.rows(stage.columns[stage.columns >= n_in] - n_in),
                     groups=index.groups(stage.activations),
                     activations=stage.activations,
-                    reads_computed=bool(stage.columns.size and stage.columns[-1] >= plan.n_inputs),
+                    needs_preactivation=bool(NEEDS_PREACTIVATION & set(stage.activations)),
                 )
             )
-        for name, values in index.tensors(plan.outputs, device):
+        self.needs_preactivation = any(stage.needs_preactivation for stage in self.stages)
+        for name, values in index.tensors(plan.outputs - plan.n_inputs, device):
             self.register_buffer(name, values, persistent=False)
         fingerprint = torch.tensor(list(plan.fingerprint()), dtype=torch.uint8, device=device)
         self.register_buffer(_FINGERPRINT, fingerprint)
@@ -286,10 +289,11 @@ class MaskedDAG(nn.Module):
             _, _, values, alive = stage.layer.entries()
             weight[edges] = values.double().cpu().numpy()
             live[edges] = alive.cpu().numpy()
-            bias[stage.start : stage.stop] = stage.layer.bias.double().cpu().numpy()
+            rows = slice(stage.start + plan.n_inputs, stage.stop + plan.n_inputs)
+            bias[rows] = stage.layer.bias.double().cpu().numpy()
         activation = [IDENTITY] * plan.n_nodes
         for stage in self.stages:
-            activation[stage.start : stage.stop] = stage.activations
+            activation[stage.start + plan.n_inputs : stage.stop + plan.n_inputs] = stage.activations
         H = nx.DiGraph()
         H.graph.update(plan.graph_attrs)
         labels, layers, biases = plan.labels, plan.layer.tolist(), bias.tolist()
@@ -327,17 +331,20 @@ class _IndexBuffers:
         self.group_parts: list[np.ndarray] = []
         self.column_size = self.group_size = 0
 
-    def columns(self, columns: np.ndarray) -> slice | Span:
-        """Return a slice for one run of rows (or none), else a span of ``column_index``."""
-        if columns.size == 0 or columns[-1] - columns[0] + 1 == columns.size:
-            first = int(columns[0]) if columns.size else 0
-            return slice(first, first + int(columns.size))
-        span = (self.column_size, int(columns.size))
-        self.column_parts.append(columns)
-        self.column_size += columns.size
+    def rows(self, rows: np.ndarray) -> Rows:
+        """Return None for no rows, a slice for one run, else a span of ``column_index``."""
+        if rows.size == 0:
+            return None
+        if rows[-1] - rows[0] + 1 == rows.size:
+            return slice(int(rows[0]), int(rows[-1]) + 1)
+        span = (self.column_size, int(rows.size))
+        self.column_parts.append(rows)
+        self.column_size += rows.size
         return span
 
-    def groups(self, activations: tuple[str, ...]) -> tuple[tuple[str, Span | None], ...]:
+    def groups(
+        self, activations: tuple[str, ...]
+    ) -> tuple[tuple[str, tuple[int, int] | None], ...]:
         """One group per activation name, with a span of ``group_index`` unless it is alone."""
         names = sorted(set(activations))
         if len(names) == 1:
@@ -352,7 +359,7 @@ class _IndexBuffers:
         return tuple(groups)
 
     def tensors(self, outputs: np.ndarray, device) -> list[tuple[str, torch.Tensor]]:
-        """Return the buffers ``column_index``, ``group_index`` and ``output_index``."""
+        """Return the buffers ``column_index``, ``group_index`` and ``output_rows``."""
 
         def flat(parts: list[np.ndarray]) -> torch.Tensor:
             values = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
@@ -361,7 +368,7 @@ class _IndexBuffers:
         return [
             ("column_index", flat(self.column_parts)),
             ("group_index", flat(self.group_parts)),
-            ("output_index", flat([outputs])),
+            ("output_rows", flat([outputs])),
         ]
 
 

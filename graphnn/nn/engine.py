@@ -1,24 +1,27 @@
 """How a compiled DAG runs: its stages, swept over one activation buffer.
 
-A model's nodes live in one buffer ``H`` of shape ``[nodes, batch]`` in
-buffer order (inputs first, then layer by layer; see :mod:`graphnn.nn.plan`).
-Each :class:`Stage` computes its rows ``H[start:stop]`` from the rows it
-reads (``columns``: a slice when they are one run, else an index) with one
-masked product and its activations.  Two sweeps run the stages:
+A model's nodes are in buffer order (inputs first, then layer by layer; see
+:mod:`graphnn.nn.plan`).  The inputs stay where they are (``x``, feature-major
+``[n_inputs, batch]``); the computed nodes live in one buffer ``H`` of shape
+``[n_nodes - n_inputs, batch]``.  Each :class:`Stage` computes its rows of
+``H`` from the rows it reads (input rows of ``x`` and computed rows of ``H``,
+each a slice when they are one run, else an index) with one masked product
+and its activations.  Two sweeps run the stages:
 
 * ``fused`` (the default): one ``torch.autograd.Function`` for the whole
-  model.  The forward pass fills ``H`` in place; the backward pass walks the
+  model.  The forward pass writes each product straight into its rows of
+  ``H`` and applies the activation in place; the backward pass walks the
   stages in reverse with one gradient buffer, the closed-form activation
   derivatives of :mod:`graphnn.nn.activations` and the three masked
   products of :mod:`graphnn.nn.functional` (forward, transposed, sampled).
   It stores ``O(nodes * batch)`` values and has little overhead per stage,
   which matters for deep structures with thousands of small layers.  It is
   differentiable once.
-* ``autograd``: plain torch operations that autograd records, the prefix of
-  the buffer rebuilt with ``torch.cat`` per stage (``O(stages * nodes *
-  batch)`` values).  Differentiable to any order (with dense layouts): use it
-  for second derivatives.  It is also the in-library reference of the
-  fused sweep.
+* ``autograd``: plain torch operations that autograd records, the computed
+  rows rebuilt with ``torch.cat`` per stage (``O(stages * nodes * batch)``
+  values).  Differentiable to any order (with dense layouts): use it for
+  second derivatives.  It is also the in-library reference of the fused
+  sweep.
 """
 
 from __future__ import annotations
@@ -28,96 +31,128 @@ from dataclasses import dataclass
 import torch
 from torch.autograd.function import once_differentiable
 
-from graphnn.nn.activations import ACTIVATION_GRADS, ACTIVATIONS
-from graphnn.nn.functional import masked_matmul, masked_matmul_backward
+from graphnn.nn.activations import (
+    ACTIVATION_GRADS,
+    ACTIVATIONS,
+    apply_inplace,
+)
+from graphnn.nn.functional import masked_matmul, masked_matmul_backward, masked_weight
 from graphnn.nn.masked_linear import MaskedLinear
 
-__all__ = ["ENGINES", "Stage", "run"]
+__all__ = ["ENGINES", "Rows", "Stage", "run"]
 
 #: The sweeps a compiled model can run with.
 ENGINES = ("fused", "autograd")
 
-Span = tuple[int, int]  # (offset, count) into one of the model's flat index buffers
+#: Some rows of ``x`` or ``H``: a slice, ``(offset, count)`` into the model's
+#: ``column_index`` buffer, or None for none.
+Rows = slice | tuple[int, int] | None
 
 
 @dataclass(frozen=True)
 class Stage:
-    """The non-input nodes of one layer: buffer rows ``start .. stop - 1``.
+    """The non-input nodes of one layer: rows ``start .. stop - 1`` of ``H``.
 
     Attributes
     ----------
     start, stop : int
-        The rows the stage computes.
+        The rows of ``H`` it computes (buffer positions minus ``n_inputs``).
     layer : MaskedLinear
-        The masked product from the rows it reads to its own.
-    columns : slice or (int, int)
-        The rows it reads: a slice, or a span of the model's ``column_index``.
-    groups : tuple of (str, span or None)
-        Activation name and the stage's local rows it applies to (a span of the
-        model's ``group_index``), or ``None`` for all of them.
+        The masked product from the rows it reads to its own; its columns are
+        the input rows it reads, then the computed rows.
+    inputs, computed : Rows
+        The rows of ``x`` and of ``H`` it reads.
+    groups : tuple of (str, (int, int) or None)
+        Activation name and the stage's local rows it applies to (a span of
+        the model's ``group_index``), or ``None`` for all of them.
     activations : tuple of str
         The activation of each node (for ``to_graph``).
-    reads_computed : bool
-        Whether it reads rows other than the inputs.
+    needs_preactivation : bool
+        Whether its activation derivatives need the pre-activations.
     """
 
     start: int
     stop: int
     layer: MaskedLinear
-    columns: slice | Span
-    groups: tuple[tuple[str, Span | None], ...]
+    inputs: Rows
+    computed: Rows
+    groups: tuple[tuple[str, tuple[int, int] | None], ...]
     activations: tuple[str, ...]
-    reads_computed: bool
+    needs_preactivation: bool
 
 
-def _span(buffer: torch.Tensor, span: Span) -> torch.Tensor:
-    return buffer.narrow(0, span[0], span[1])
+def _rows(model, source: torch.Tensor, rows: Rows) -> torch.Tensor | None:
+    if rows is None:
+        return None
+    if isinstance(rows, slice):
+        return source[rows]
+    return source.index_select(0, model.column_index.narrow(0, *rows))
 
 
-def _read(model, stage: Stage, H: torch.Tensor) -> torch.Tensor:
-    if isinstance(stage.columns, slice):
-        return H[stage.columns]
-    return H.index_select(0, _span(model.column_index, stage.columns))
+def _read(model, stage: Stage, x: torch.Tensor, H: torch.Tensor) -> torch.Tensor:
+    a, b = _rows(model, x, stage.inputs), _rows(model, H, stage.computed)
+    if a is None:
+        return x[:0] if b is None else b
+    return a if b is None else torch.cat([a, b])
+
+
+def _scatter(model, stage: Stage, dx: torch.Tensor, dX: torch.Tensor | None, dH: torch.Tensor):
+    """Add the gradient of the rows a stage read into the gradient buffers."""
+    n = 0
+    for rows, target in ((stage.inputs, dX), (stage.computed, dH)):
+        if rows is None:
+            continue
+        count = rows.stop - rows.start if isinstance(rows, slice) else rows[1]
+        if target is not None:
+            part = dx[n : n + count]
+            if isinstance(rows, slice):
+                target[rows] += part
+            else:
+                target.index_add_(0, model.column_index.narrow(0, *rows), part)
+        n += count
+
+
+def _groups(model, stage: Stage):
+    for name, span in stage.groups:
+        yield name, None if span is None else model.group_index.narrow(0, *span)
 
 
 def _activate(model, stage: Stage, z: torch.Tensor) -> torch.Tensor:
-    (name, span), *more = stage.groups
-    if not more:
-        return ACTIVATIONS[name](z)
-    a = torch.empty_like(z)
-    for name, span in stage.groups:
-        index = _span(model.group_index, span)
+    """Out of place, for autograd."""
+    a = None
+    for name, index in _groups(model, stage):
+        if index is None:
+            return ACTIVATIONS[name](z)
+        a = torch.zeros_like(z) if a is None else a
         a = a.index_copy(0, index, ACTIVATIONS[name](z.index_select(0, index)))
     return a
 
 
-def _activate_grad(model, stage: Stage, z: torch.Tensor, a: torch.Tensor, g: torch.Tensor):
-    (name, span), *more = stage.groups
-    if not more:
-        return ACTIVATION_GRADS[name](z, a, g)
-    dz = torch.empty_like(g)
-    for name, span in stage.groups:
-        index = _span(model.group_index, span)
-        pick = lambda t, index=index: t.index_select(0, index)  # noqa: E731
-        dz.index_copy_(0, index, ACTIVATION_GRADS[name](pick(z), pick(a), pick(g)))
-    return dz
+def _fill(model, x: torch.Tensor, keep: bool):
+    """Run every stage into a new buffer ``H``.
 
-
-def _fill(model, x: torch.Tensor, keep_z: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Run every stage into a new buffer; return it and the pre-activations (if kept)."""
-    n_in = model.n_inputs
-    H = x.new_empty(model.n_nodes, x.shape[1])
-    H[:n_in] = x
-    Z = x.new_empty(model.n_nodes - n_in, x.shape[1]) if keep_z else None
+    Returns ``H``, the pre-activations the backward pass needs (or None) and
+    each dense layer's effective weight (None for sparse ones).
+    """
+    H = x.new_empty(model.n_nodes - model.n_inputs, x.shape[1])
+    Z = torch.empty_like(H) if keep and model.needs_preactivation else None
+    effective = []
     for stage in model.stages:
         layer = stage.layer
-        z = masked_matmul(
-            _read(model, stage, H), layer.weight, layer.mask, layer.bias, layer.sparse_pattern
-        )
-        if Z is not None:
-            Z[stage.start - n_in : stage.stop - n_in] = z
-        H[stage.start : stage.stop] = _activate(model, stage, z)
-    return H, Z
+        out = H[stage.start : stage.stop]
+        xin = _read(model, stage, x, H)
+        pattern = layer.sparse_pattern
+        w = masked_weight(layer.weight, layer.mask) if pattern is None else None
+        effective.append(w)
+        masked_matmul(xin, layer.weight, layer.mask, layer.bias, pattern, out=out, effective=w)
+        if Z is not None and stage.needs_preactivation:
+            Z[stage.start : stage.stop] = out
+        for name, index in _groups(model, stage):
+            if index is None:
+                apply_inplace(name, out)
+            else:
+                out.index_copy_(0, index, ACTIVATIONS[name](out.index_select(0, index)))
+    return H, Z, effective
 
 
 class _FusedSweep(torch.autograd.Function):
@@ -125,61 +160,68 @@ class _FusedSweep(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, model, x, *params):
-        H, Z = _fill(model, x, keep_z=True)
+        H, Z, ctx.effective = _fill(model, x, keep=True)
         ctx.model = model
-        ctx.save_for_backward(H, Z, *params)
-        return H.index_select(0, model.output_index)
+        ctx.save_for_backward(x, H, *([Z] if Z is not None else []), *params)
+        return H.index_select(0, model.output_rows)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         model = ctx.model
-        H, Z, *params = ctx.saved_tensors
+        x, H, *rest = ctx.saved_tensors
+        Z = rest.pop(0) if model.needs_preactivation else None
+        params = rest
         needs = ctx.needs_input_grad[2:]
-        n_in = model.n_inputs
+        dX = torch.zeros_like(x) if ctx.needs_input_grad[1] else None
         dH = torch.zeros_like(H)
-        dH.index_add_(0, model.output_index, grad)
+        dH.index_add_(0, model.output_rows, grad)
         grads: list[torch.Tensor | None] = [None] * len(params)
         for k in range(len(model.stages) - 1, -1, -1):
             stage = model.stages[k]
             rows = slice(stage.start, stage.stop)
-            z = Z[stage.start - n_in : stage.stop - n_in]
-            dz = _activate_grad(model, stage, z, H[rows], dH[rows])
-            weight, layer = params[2 * k], stage.layer
-            needs_dx = stage.reads_computed or ctx.needs_input_grad[1]
+            z = Z[rows] if Z is not None and stage.needs_preactivation else None
+            a, g = H[rows], dH[rows]
+            dz = None
+            for name, index in _groups(model, stage):
+                if index is None:
+                    dz = ACTIVATION_GRADS[name](z, a, g)
+                    break
+                dz = torch.empty_like(g) if dz is None else dz
+                pick = lambda t, i=index: None if t is None else t.index_select(0, i)  # noqa: E731
+                dz.index_copy_(0, index, ACTIVATION_GRADS[name](pick(z), pick(a), pick(g)))
+            layer = stage.layer
+            needs_dx = stage.computed is not None or (dX is not None and stage.inputs is not None)
             dx, dw, db = masked_matmul_backward(
-                _read(model, stage, H),
-                weight,
+                _read(model, stage, x, H),
+                params[2 * k],
                 layer.mask,
                 layer.sparse_pattern,
                 dz,
-                input_grad=needs_dx and stage.layer.in_features > 0,
+                input_grad=needs_dx,
                 weight_grad=needs[2 * k],
+                effective=ctx.effective[k],
             )
             grads[2 * k], grads[2 * k + 1] = dw, db if needs[2 * k + 1] else None
             if dx is not None:
-                if isinstance(stage.columns, slice):
-                    dH[stage.columns] += dx
-                else:
-                    dH.index_add_(0, _span(model.column_index, stage.columns), dx)
-        dx = dH[:n_in] if ctx.needs_input_grad[1] else None
-        return (None, dx, *grads)
+                _scatter(model, stage, dx, dX, dH)
+        return (None, dX, *grads)
 
 
 def _sweep_autograd(model, x: torch.Tensor) -> torch.Tensor:
-    prefix = x
+    H = x[:0]
     for stage in model.stages:
-        z = stage.layer.forward_features(_read(model, stage, prefix))
-        prefix = torch.cat([prefix, _activate(model, stage, z)])
-    return prefix.index_select(0, model.output_index)
+        z = stage.layer.forward_features(_read(model, stage, x, H))
+        H = torch.cat([H, _activate(model, stage, z)])
+    return H.index_select(0, model.output_rows)
 
 
 def run(model, x: torch.Tensor) -> torch.Tensor:
     """Compute the outputs ``[n_outputs, batch]`` from the inputs ``x`` ``[n_inputs, batch]``.
 
-    ``model`` provides ``stages``, ``n_inputs``, ``n_nodes``, ``engine``,
-    ``column_index``, ``group_index`` and ``output_index`` (a compiled
-    :class:`~graphnn.nn.MaskedDAG`).
+    ``model`` is a compiled :class:`~graphnn.nn.MaskedDAG`: it provides
+    ``stages``, ``n_inputs``, ``n_nodes``, ``engine``, ``needs_preactivation``
+    and the index buffers ``column_index``, ``group_index`` and ``output_rows``.
     """
     if model.engine == "autograd":
         return _sweep_autograd(model, x)
@@ -187,5 +229,5 @@ def run(model, x: torch.Tensor) -> torch.Tensor:
     if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params)):
         return _FusedSweep.apply(model, x, *params)
     with torch.no_grad():
-        H, _ = _fill(model, x, keep_z=False)
-        return H.index_select(0, model.output_index)
+        H, _, _ = _fill(model, x, keep=False)
+        return H.index_select(0, model.output_rows)

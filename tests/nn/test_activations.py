@@ -55,3 +55,18 @@ def test_closed_form_derivatives_match_autograd(name):
     (expected,) = torch.autograd.grad(a, z, g)
     torch.testing.assert_close(ACTIVATION_GRADS[name](z.detach(), a.detach(), g), expected)
     assert set(ACTIVATION_GRADS) == set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_in_place_application_and_derivatives_from_the_activation_alone(name):
+    from graphnn.nn.activations import ACTIVATION_GRADS, NEEDS_PREACTIVATION, apply_inplace
+
+    z = torch.linspace(-4, 4, 81, dtype=torch.float64)
+    t = z.clone()
+    apply_inplace(name, t)
+    torch.testing.assert_close(t, ACTIVATIONS[name](z))
+    if name not in NEEDS_PREACTIVATION:
+        g = torch.randn_like(z)
+        torch.testing.assert_close(
+            ACTIVATION_GRADS[name](None, t, g), ACTIVATION_GRADS[name](z, t, g)
+        )
