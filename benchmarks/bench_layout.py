@@ -28,7 +28,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     sizes = [(300, 784), (1024, 1024), (4096, 4096)] if not args.quick else [(300, 784)]
     densities = [0.5, 0.2, 0.1, 0.05, 0.01] if not args.quick else [0.1]
     torch.manual_seed(0)
@@ -43,7 +45,11 @@ def main() -> None:
             peer = median_seconds(lambda d=dense, x=x: step(d, x), args.repeat)
             case = f"{out_f}x{in_f} density {density} batch {args.batch} fwd+bwd"
             rows.append(Row(f"sparse layout, {case}", "dense layout (F.linear)", ours, peer))
-    report("Masked layer: sparse vs dense layout (float32, CPU)", rows, args.repeat)
+    report(
+        f"Masked layer: sparse vs dense layout (float32, CPU, {args.threads} torch threads)",
+        rows,
+        args.repeat,
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from graphnn.nn.activations import IDENTITY, NEEDS_PREACTIVATION
-from graphnn.nn.engine import ENGINES, Rows, Stage, run
+from graphnn.nn.engine import ENGINES, Rows, Stage, is_chain, run
 from graphnn.nn.layout import check_layout
 from graphnn.nn.masked_linear import MaskedLinear
 from graphnn.nn.plan import Plan, init_bounds, plan_from_graph
@@ -167,6 +167,7 @@ class MaskedDAG(nn.Module):
         self.needs_preactivation = any(stage.needs_preactivation for stage in self.stages)
         for name, values in index.tensors(plan.outputs - plan.n_inputs, device):
             self.register_buffer(name, values, persistent=False)
+        self.chain = is_chain(self.stages, plan.n_inputs, self.output_rows)
         fingerprint = torch.tensor(list(plan.fingerprint()), dtype=torch.uint8, device=device)
         self.register_buffer(_FINGERPRINT, fingerprint)
         self.register_load_state_dict_pre_hook(_check_fingerprint)
@@ -186,7 +187,7 @@ class MaskedDAG(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Compute the outputs for ``x`` (see the class notes for the shapes)."""
         batch, single = self._as_batch(x)
-        out = run(self, batch.T).T.contiguous()
+        out = run(self, batch)
         return out[0] if single else out
 
     @property

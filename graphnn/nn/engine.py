@@ -17,6 +17,11 @@ and its activations.  Two sweeps run the stages:
   It stores ``O(nodes * batch)`` values and has little overhead per stage,
   which matters for deep structures with thousands of small layers.  It is
   differentiable once.
+  When the stages form a chain (each reads exactly all rows of the one
+  before, the first all inputs, with one activation per stage and the last
+  stage's rows as the outputs in order: every layered network without skip
+  connections), the buffer buys nothing and the fused engine instead runs
+  the layers one after the other, batch-major, with autograd.
 * ``autograd``: plain torch operations that autograd records, the computed
   rows rebuilt with ``torch.cat`` per stage (``O(stages * nodes * batch)``
   values).  Differentiable to any order (with dense layouts): use it for
@@ -39,7 +44,7 @@ from graphnn.nn.activations import (
 from graphnn.nn.functional import masked_matmul, masked_matmul_backward, masked_weight
 from graphnn.nn.masked_linear import MaskedLinear
 
-__all__ = ["ENGINES", "Rows", "Stage", "run"]
+__all__ = ["ENGINES", "Rows", "Stage", "is_chain", "run"]
 
 #: The sweeps a compiled model can run with.
 ENGINES = ("fused", "autograd")
@@ -216,13 +221,40 @@ def _sweep_autograd(model, x: torch.Tensor) -> torch.Tensor:
     return H.index_select(0, model.output_rows)
 
 
+def is_chain(stages: list[Stage], n_inputs: int, output_rows: torch.Tensor) -> bool:
+    """Whether the stages form a chain (see the module docstring)."""
+    previous = slice(0, n_inputs)
+    for stage in stages:
+        reads = stage.inputs if stage is stages[0] else stage.computed
+        other = stage.computed if stage is stages[0] else stage.inputs
+        if other is not None or reads != previous or len(stage.groups) != 1:
+            return False
+        previous = slice(stage.start, stage.stop)
+    expected = torch.arange(previous.start, previous.stop, device=output_rows.device)
+    return bool(stages) and torch.equal(output_rows, expected)
+
+
+def _sweep_chain(model, x: torch.Tensor) -> torch.Tensor:
+    """Run the layers one after the other, batch-major; ``x`` is ``[batch, n_inputs]``."""
+    for stage in model.stages:
+        x = ACTIVATIONS[stage.groups[0][0]](stage.layer(x))
+    return x
+
+
 def run(model, x: torch.Tensor) -> torch.Tensor:
-    """Compute the outputs ``[n_outputs, batch]`` from the inputs ``x`` ``[n_inputs, batch]``.
+    """Compute the outputs ``[batch, n_outputs]`` from the inputs ``x`` ``[batch, n_inputs]``.
 
     ``model`` is a compiled :class:`~graphnn.nn.MaskedDAG`: it provides
-    ``stages``, ``n_inputs``, ``n_nodes``, ``engine``, ``needs_preactivation``
-    and the index buffers ``column_index``, ``group_index`` and ``output_rows``.
+    ``stages``, ``n_inputs``, ``n_nodes``, ``engine``, ``chain``,
+    ``needs_preactivation`` and the index buffers ``column_index``,
+    ``group_index`` and ``output_rows``.
     """
+    if model.engine == "fused" and model.chain:
+        return _sweep_chain(model, x)
+    return _run_buffer(model, x.T).T.contiguous()
+
+
+def _run_buffer(model, x: torch.Tensor) -> torch.Tensor:
     if model.engine == "autograd":
         return _sweep_autograd(model, x)
     params = [p for stage in model.stages for p in (stage.layer.weight, stage.layer.bias)]

@@ -431,3 +431,22 @@ def test_repr():
     assert (
         repr(model) == "MaskedDAG(nodes=5, edges=6, inputs=3, outputs=2, stages=1, layouts=dense)"
     )
+
+
+@pytest.mark.parametrize("layout", ["dense", "sparse"])
+def test_chains_run_layer_by_layer_with_the_same_results(layout):
+    chain = compile(graphnn.generators.layered([6, 5, 4, 3], density=0.6, seed=1), layout=layout)
+    assert chain.chain
+    assert not compile(graphnn.generators.layered([6, 5, 3], skip_density=0.5, seed=1)).chain
+    x = batch(chain, n=7).requires_grad_()
+    y = chain(x)
+    y.pow(2).sum().backward()
+    grads = [p.grad.clone() for p in chain.parameters()]
+    chain.zero_grad()
+    dx, x.grad = x.grad.clone(), None
+    chain.chain = False  # the buffer sweep instead
+    torch.testing.assert_close(chain(x), y)
+    chain(x).pow(2).sum().backward()
+    torch.testing.assert_close(x.grad, dx)
+    for p, g in zip(chain.parameters(), grads, strict=True):
+        torch.testing.assert_close(p.grad, g)
