@@ -35,9 +35,10 @@ def _version(package: str) -> tuple[int, ...] | None:
 
 
 def require_peer(module: str):
-    """Import a peer the tests compare against; skip without it, unless GRAPHNN_REQUIRE_PEERS=1.
+    """Import a package some tests need (a peer they compare against, or triton, which only
+    installs on some platforms); skip without it, unless GRAPHNN_REQUIRE_PEERS=1.
 
-    ``make test`` installs the peers and sets the variable, so there a missing peer fails.
+    ``make test`` installs them and sets the variable, so there a missing one fails.
     """
     if os.environ.get("GRAPHNN_REQUIRE_PEERS") == "1":
         return importlib.import_module(module)

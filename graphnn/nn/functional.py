@@ -13,16 +13,25 @@ computed in float32 and the results cast back.
 
 :func:`masked_matmul` works *feature-major* (``x`` is ``[in, batch]``), the
 natural orientation of a CSR product and the one the DAG model keeps its
-activations in; :func:`masked_linear` is the usual batch-major form.  This
-module is the one place where a faster backend (graphnn's Triton kernels on
-CUDA devices) is chosen.
+activations in; :func:`masked_linear` is the usual batch-major form.
+
+This module is the one place where the backend of the sparse products is
+chosen: graphnn's Triton kernels (``triton_kernels``) for tensors on a CUDA
+device when triton imports, ``torch.sparse`` otherwise.  :func:`backend`
+forces one of them, e.g. the Triton kernels on the CPU (in Triton's
+interpreter, ``TRITON_INTERPRET=1``), which is how they are tested.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import torch
@@ -30,7 +39,9 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 __all__ = [
+    "BACKENDS",
     "SparsePattern",
+    "backend",
     "csr_order",
     "masked_linear",
     "masked_matmul",
@@ -39,6 +50,61 @@ __all__ = [
 ]
 
 _CPU_SPARSE_DTYPES = (torch.float32, torch.float64)
+#: ``auto``: Triton kernels on CUDA devices when triton imports, torch.sparse otherwise.
+BACKENDS = ("auto", "torch", "triton")
+_backend = "auto"
+
+
+@contextmanager
+def backend(name: str) -> Iterator[None]:
+    """Run the sparse products inside the ``with`` block on the backend ``name``.
+
+    Parameters
+    ----------
+    name : {"auto", "torch", "triton"}
+        ``"triton"`` uses graphnn's kernels whatever the device (on the CPU
+        they need ``TRITON_INTERPRET=1`` set before triton is imported).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    ImportError
+        For ``"triton"`` when triton or ``triton_kernels`` cannot be imported.
+
+    Examples
+    --------
+    >>> with backend("torch"):
+    ...     pass
+    """
+    global _backend
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}")
+    if name == "triton" and not _triton_importable():
+        raise ImportError("the triton backend needs the triton package (Linux x86_64)")
+    previous, _backend = _backend, name
+    try:
+        yield
+    finally:
+        _backend = previous
+
+
+@cache
+def _triton_importable() -> bool:
+    return importlib.util.find_spec("triton") is not None
+
+
+def _use_triton(t: torch.Tensor) -> bool:
+    if _backend == "auto":
+        return t.is_cuda and _triton_importable()
+    if _backend == "triton" and not t.is_cuda and os.environ.get("TRITON_INTERPRET") != "1":
+        raise RuntimeError(
+            f"the Triton kernels need a CUDA device, or Triton's interpreter for tensors on "
+            f"{t.device}: set TRITON_INTERPRET=1 before triton is imported"
+        )
+    return _backend == "triton"
+
+
 # torch warns once per process that its CSR support is "in beta"; graphnn tests what it uses.
 warnings.filterwarnings(
     "ignore", message="Sparse CSR tensor support is in beta", category=UserWarning
@@ -188,6 +254,10 @@ def _compute_dtype(t: torch.Tensor) -> torch.dtype:
 
 def _sparse_product(pattern: SparsePattern, weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``W @ x`` for the sparse ``W`` with (already masked) ``weight`` values: the forward SpMM."""
+    if _use_triton(x):
+        from triton_kernels.csr_spmm import csr_spmm
+
+        return csr_spmm(pattern.crow_indices, pattern.col_indices, weight.to(x.dtype), x)
     dtype = _compute_dtype(x)
     return (pattern.csr(weight.to(dtype)) @ x.to(dtype)).to(x.dtype)
 
@@ -196,12 +266,24 @@ def _sparse_product_transposed(
     pattern: SparsePattern, weight: torch.Tensor, grad: torch.Tensor
 ) -> torch.Tensor:
     """``W.T @ grad``: the transposed SpMM of the input gradient (no atomics: CSR of ``W.T``)."""
+    if _use_triton(grad):
+        from triton_kernels.csr_spmm import csr_spmm
+
+        values = weight.to(grad.dtype)[pattern.transpose_order]
+        return csr_spmm(pattern.ccol_indices, pattern.row_indices, values, grad)
     dtype = _compute_dtype(grad)
     return (pattern.csr_transposed(weight.to(dtype)) @ grad.to(dtype)).to(grad.dtype)
 
 
 def _sampled_product(pattern: SparsePattern, grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``(grad @ x.T)`` at the pattern's entries only (SDDMM): the weight gradient, ``[nnz]``."""
+    if _use_triton(grad):
+        from triton_kernels.csr_sddmm import sddmm
+
+        rows = torch.repeat_interleave(
+            torch.arange(pattern.shape[0], device=grad.device), pattern.crow_indices.diff()
+        )
+        return sddmm(rows, pattern.col_indices, grad, x.to(grad.dtype))
     dtype = _compute_dtype(grad)
     zeros = pattern.csr(torch.zeros(pattern.nnz, dtype=dtype, device=grad.device))
     return torch.sparse.sampled_addmm(zeros, grad.to(dtype), x.to(dtype).T, beta=0.0).values()
