@@ -15,6 +15,8 @@ __all__ = [
     "check_same_device",
     "interpreting",
     "pick",
+    "precision",
+    "upcast_dot",
 ]
 
 
@@ -37,6 +39,25 @@ def pick(tuned, plain, default: triton.Config) -> tuple[object, dict]:
 def accumulator(dtype: torch.dtype) -> tl.dtype:
     """Return the accumulation dtype for inputs of ``dtype``: float64 or float32."""
     return tl.float64 if dtype == torch.float64 else tl.float32
+
+
+def precision(dtype: torch.dtype) -> str:
+    """Return ``tl.dot``'s input precision for ``dtype``.
+
+    Exact ``"ieee"`` for float32 (as torch's default matmul, which does not
+    use TF32), the native one for the half types.
+    """
+    return "ieee" if dtype == torch.float32 else "tf32"
+
+
+def upcast_dot(dtype: torch.dtype) -> bool:
+    """Whether ``tl.dot`` operands must be upcast to float32 before the product.
+
+    Only in the interpreter, for bfloat16: it computes ``tl.dot`` with numpy,
+    which has no bfloat16 (the result is garbage).  Compiled kernels keep the
+    native bfloat16 product.
+    """
+    return interpreting() and dtype == torch.bfloat16
 
 
 def check_same_device(**tensors: torch.Tensor) -> torch.device:

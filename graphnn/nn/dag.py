@@ -54,8 +54,11 @@ class MaskedDAG(nn.Module):
         :data:`graphnn.nn.activations.ACTIVATIONS`).
     output_activation : str, optional
         Activation of output nodes without one; default the identity.
-    layout : {"auto", "dense", "sparse"}, default "auto"
-        Layout of every layer's weight; ``"auto"`` chooses per layer.
+    layout : {"auto", "dense", "sparse", "block"}, default "auto"
+        Layout of every layer's weight; ``"auto"`` chooses dense or sparse
+        per layer.
+    block_size : int, default 32
+        Side of the blocks of the ``block`` layout.
     dtype : torch.dtype, optional
         Floating dtype of the parameters (default: torch's default dtype).
     device : torch.device or str, optional
@@ -107,6 +110,7 @@ class MaskedDAG(nn.Module):
         activation: str = "relu",
         output_activation: str | None = None,
         layout: str = "auto",
+        block_size: int = 32,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
     ) -> None:
@@ -136,18 +140,13 @@ class MaskedDAG(nn.Module):
                 stage.rows,
                 stage.cols,
                 layout=layout,
+                block_size=block_size,
                 device=device,
                 dtype=dtype,
             )
             edges = stage.edge_ids[order]
             with torch.no_grad():
-                values = torch.as_tensor(weight[edges], dtype=dtype, device=device)
-                if layer.layout == "dense":
-                    layer.weight.zero_()
-                    where = (stage.rows[order], stage.cols[order])
-                    layer.weight[tuple(torch.as_tensor(a, device=device) for a in where)] = values
-                else:
-                    layer.weight.copy_(values)
+                layer.set_entries(torch.as_tensor(weight[edges], dtype=dtype, device=device))
                 layer.bias.copy_(torch.as_tensor(bias[stage.start : stage.stop], dtype=dtype))
             self._entry_edges.append(edges)
             self.layers.append(layer)
@@ -407,6 +406,7 @@ def compile(  # the name shadows the builtin inside this module only
     activation: str = "relu",
     output_activation: str | None = None,
     layout: str = "auto",
+    block_size: int = 32,
     dtype: torch.dtype | None = None,
     device: torch.device | str | None = None,
 ) -> MaskedDAG:
@@ -425,6 +425,7 @@ def compile(  # the name shadows the builtin inside this module only
         activation=activation,
         output_activation=output_activation,
         layout=layout,
+        block_size=block_size,
         dtype=dtype,
         device=device,
     )

@@ -1,15 +1,17 @@
-"""The masked product ``(weight * mask) @ x + bias`` in both layouts: the dispatch point.
+"""The masked product ``(weight * mask) @ x + bias`` in every layout: the dispatch point.
 
-Every masked layer of graphnn runs through :func:`masked_linear`.  The
-``dense`` layout is ``torch.nn.functional.linear`` on ``weight * mask``
-(twice differentiable).  The ``sparse`` layout keeps only the entries of a
-:class:`SparsePattern` (CSR, with its transpose precomputed) and runs three
+Every masked layer of graphnn runs through this module.  The ``dense``
+layout is ``torch.nn.functional.linear`` on ``weight * mask`` (twice
+differentiable).  The ``sparse`` layout keeps only the entries of a
+:class:`~graphnn.nn.patterns.SparsePattern` and the ``block`` layout the
+blocks of a :class:`~graphnn.nn.patterns.BlockPattern`; both run three
 products: the forward sparse-times-dense product, the transposed product for
-the input gradient, and a sampled dense-dense product for the weight
-gradient, which therefore exists only at the pattern's entries.  On the CPU
-the sparse products are ``torch.sparse`` CSR operations (MKL where torch has
-it); they do not support half precision there, so float16 and bfloat16 are
-computed in float32 and the results cast back.
+the input gradient (on the precomputed transposed index), and a sampled
+dense-dense product for the weight gradient, which therefore exists only at
+the stored entries.  On the CPU the sparse products are ``torch.sparse`` CSR
+operations (MKL where torch has it; they lack half precision there, so
+float16 and bfloat16 are computed in float32) and the block products are
+batched ``bmm`` over the stored blocks.
 
 :func:`masked_matmul` works *feature-major* (``x`` is ``[in, batch]``), the
 natural orientation of a CSR product and the one the DAG model keeps its
@@ -30,19 +32,17 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import cache
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from graphnn.nn.patterns import BlockPattern, SparsePattern
+
 __all__ = [
     "BACKENDS",
-    "SparsePattern",
     "backend",
-    "csr_order",
     "masked_linear",
     "masked_matmul",
     "masked_matmul_backward",
@@ -111,129 +111,6 @@ warnings.filterwarnings(
 )
 
 
-@dataclass(frozen=True)
-class SparsePattern:
-    """Where the entries of a sparse ``[rows, cols]`` weight are, in CSR order.
-
-    Attributes
-    ----------
-    shape : tuple of int
-        ``(rows, cols)``, i.e. ``(out_features, in_features)``.
-    crow_indices, col_indices : torch.Tensor
-        The CSR index arrays (int64) of the entries, rows ascending and
-        columns ascending inside a row.
-    ccol_indices, row_indices : torch.Tensor
-        The CSR index arrays of the transposed matrix (CSC of the original).
-    transpose_order : torch.Tensor
-        ``values[transpose_order]`` lists the values in the transposed order.
-    """
-
-    shape: tuple[int, int]
-    crow_indices: torch.Tensor
-    col_indices: torch.Tensor
-    ccol_indices: torch.Tensor
-    row_indices: torch.Tensor
-    transpose_order: torch.Tensor
-
-    @property
-    def nnz(self) -> int:
-        """Number of entries."""
-        return int(self.col_indices.numel())
-
-    @classmethod
-    def from_coordinates(
-        cls, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], device=None
-    ) -> tuple[SparsePattern, np.ndarray]:
-        """Build the pattern of the entries ``(rows[i], cols[i])``.
-
-        Returns the pattern and the order that sorts the given entries into
-        CSR order (``values[order]`` are the CSR values).
-
-        Raises
-        ------
-        ValueError
-            If an entry is out of bounds or repeated.
-        """
-        rows = np.asarray(rows, dtype=np.int64)
-        cols = np.asarray(cols, dtype=np.int64)
-        n_rows, n_cols = shape
-        order = csr_order(rows, cols, shape)
-        r, c = rows[order], cols[order]
-        crow = np.zeros(n_rows + 1, dtype=np.int64)
-        np.cumsum(np.bincount(r, minlength=n_rows), out=crow[1:])
-        t_order = np.lexsort((r, c))  # CSR order of the transpose, as positions in CSR order
-        ccol = np.zeros(n_cols + 1, dtype=np.int64)
-        np.cumsum(np.bincount(c, minlength=n_cols), out=ccol[1:])
-
-        def tensor(a: np.ndarray) -> torch.Tensor:
-            return torch.as_tensor(a, dtype=torch.int64, device=device)
-
-        pattern = cls(
-            (int(n_rows), int(n_cols)),
-            tensor(crow),
-            tensor(c),
-            tensor(ccol),
-            tensor(r[t_order]),
-            tensor(t_order),
-        )
-        return pattern, order
-
-    def to(self, device: torch.device | str) -> SparsePattern:
-        """Return the pattern with its index tensors on ``device``."""
-        return SparsePattern(self.shape, *(t.to(device) for t in self.tensors()))
-
-    def tensors(self) -> tuple[torch.Tensor, ...]:
-        """Return the five index tensors, in field order."""
-        return (
-            self.crow_indices,
-            self.col_indices,
-            self.ccol_indices,
-            self.row_indices,
-            self.transpose_order,
-        )
-
-    def csr(self, values: torch.Tensor) -> torch.Tensor:
-        """Return the sparse CSR matrix with these ``values`` (in CSR order)."""
-        return torch.sparse_csr_tensor(
-            self.crow_indices, self.col_indices, values, size=self.shape, check_invariants=False
-        )
-
-    def csr_transposed(self, values: torch.Tensor) -> torch.Tensor:
-        """Return the transposed matrix as CSR, from the ``values`` in CSR order."""
-        return torch.sparse_csr_tensor(
-            self.ccol_indices,
-            self.row_indices,
-            values[self.transpose_order],
-            size=(self.shape[1], self.shape[0]),
-            check_invariants=False,
-        )
-
-
-def csr_order(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Return the order that sorts the entries ``(rows[i], cols[i])`` into CSR order.
-
-    Raises
-    ------
-    ValueError
-        If the arrays differ in shape, an entry is out of bounds or repeated.
-    """
-    rows = np.asarray(rows, dtype=np.int64)
-    cols = np.asarray(cols, dtype=np.int64)
-    if rows.shape != cols.shape or rows.ndim != 1:
-        raise ValueError(f"rows and cols must be 1-D of one length, got {rows.shape}, {cols.shape}")
-    if rows.size and (
-        rows.min() < 0 or rows.max() >= shape[0] or cols.min() < 0 or cols.max() >= shape[1]
-    ):
-        raise ValueError(f"an entry lies outside the shape {tuple(shape)}")
-    order = np.lexsort((cols, rows))
-    r, c = rows[order], cols[order]
-    repeated = np.flatnonzero((r[1:] == r[:-1]) & (c[1:] == c[:-1]))
-    if repeated.size:
-        i = int(repeated[0])
-        raise ValueError(f"entry ({int(r[i])}, {int(c[i])}) is given twice")
-    return order
-
-
 def masked_weight(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Return ``weight * mask``, or ``weight`` itself when every entry is live.
 
@@ -293,7 +170,7 @@ def masked_matmul_backward(
     x: torch.Tensor,
     weight: torch.Tensor,
     mask: torch.Tensor,
-    pattern: SparsePattern | None,
+    pattern: SparsePattern | BlockPattern | None,
     grad: torch.Tensor,
     *,
     input_grad: bool = True,
@@ -333,12 +210,100 @@ def masked_matmul_backward(
             grad_x = grad.new_zeros(pattern.shape[1], grad.shape[1])
         if weight_grad:
             grad_weight = torch.zeros_like(weight)
+    elif isinstance(pattern, BlockPattern):
+        if input_grad:
+            grad_x = _block_product_transposed(pattern, weight * mask, grad)
+        if weight_grad:
+            grad_weight = (_block_sampled(pattern, grad, x) * mask).to(weight.dtype)
     else:
         if input_grad:
             grad_x = _sparse_product_transposed(pattern, weight * mask, grad)
         if weight_grad:
             grad_weight = (_sampled_product(pattern, grad, x) * mask).to(weight.dtype)
     return grad_x, grad_weight, grad.sum(dim=1)
+
+
+def _block_view(t: torch.Tensor, block: int, blocks: int) -> torch.Tensor:
+    """``t`` (``[n, batch]``) padded to ``blocks * block`` rows, as ``[blocks, block, batch]``."""
+    padded = F.pad(t, (0, 0, 0, blocks * block - t.shape[0]))
+    return padded.reshape(blocks, block, t.shape[1])
+
+
+def _triton_blocks(pattern: BlockPattern, t: torch.Tensor) -> bool:
+    from_kernels = t.dtype in (torch.float32, torch.float16, torch.bfloat16)
+    return from_kernels and pattern.block_size in (16, 32, 64) and _use_triton(t)
+
+
+def _block_product(pattern: BlockPattern, weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``W @ x`` for the block-sparse ``W`` with (already masked) blocks ``weight``."""
+    rows = pattern.shape[0]
+    if _triton_blocks(pattern, x):
+        from triton_kernels.bsr_spmm import bsr_spmm
+
+        return bsr_spmm(pattern.crow_indices, pattern.col_indices, weight.to(x.dtype), x, rows)
+    block_rows, block_cols = pattern.grid
+    gathered = _block_view(x, pattern.block_size, block_cols).index_select(0, pattern.col_indices)
+    products = torch.bmm(weight.to(x.dtype), gathered)
+    out = products.new_zeros(block_rows, pattern.block_size, x.shape[1])
+    out = out.index_add(0, pattern.block_rows, products)
+    return out.reshape(-1, x.shape[1])[:rows]
+
+
+def _block_product_transposed(
+    pattern: BlockPattern, weight: torch.Tensor, grad: torch.Tensor
+) -> torch.Tensor:
+    """``W.T @ grad`` for the block-sparse ``W`` with (already masked) blocks ``weight``."""
+    cols = pattern.shape[1]
+    if _triton_blocks(pattern, grad):
+        from triton_kernels.bsr_spmm import bsr_spmm
+
+        blocks = weight.to(grad.dtype)[pattern.transpose_order].transpose(1, 2).contiguous()
+        return bsr_spmm(pattern.ccol_indices, pattern.row_indices, blocks, grad, cols)
+    block_rows, block_cols = pattern.grid
+    gathered = _block_view(grad, pattern.block_size, block_rows).index_select(0, pattern.block_rows)
+    products = torch.bmm(weight.to(grad.dtype).transpose(1, 2), gathered)
+    out = products.new_zeros(block_cols, pattern.block_size, grad.shape[1])
+    out = out.index_add(0, pattern.col_indices, products)
+    return out.reshape(-1, grad.shape[1])[:cols]
+
+
+def _block_sampled(pattern: BlockPattern, grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Each stored block of ``grad @ x.T``: the weight gradient, ``[nnz, BS, BS]``."""
+    if _triton_blocks(pattern, grad):
+        from triton_kernels.bsr_sddmm import bsr_sddmm
+
+        return bsr_sddmm(
+            pattern.block_rows, pattern.col_indices, grad, x.to(grad.dtype), pattern.block_size
+        )
+    block_rows, block_cols = pattern.grid
+    g = _block_view(grad, pattern.block_size, block_rows).index_select(0, pattern.block_rows)
+    xs = _block_view(x.to(grad.dtype), pattern.block_size, block_cols)
+    return torch.bmm(g, xs.index_select(0, pattern.col_indices).transpose(1, 2))
+
+
+class _BlockMaskedProduct(torch.autograd.Function):
+    """``W @ x`` for the block-sparse ``W`` of ``values * mask`` on the Triton kernels."""
+
+    @staticmethod
+    def forward(ctx, x, values, mask, pattern: BlockPattern):
+        ctx.pattern = pattern
+        ctx.save_for_backward(x, values, mask)
+        return _block_product(pattern, values * mask, x)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, values, mask = ctx.saved_tensors
+        grad_x, grad_values, _ = masked_matmul_backward(
+            x,
+            values,
+            mask,
+            ctx.pattern,
+            grad,
+            input_grad=ctx.needs_input_grad[0],
+            weight_grad=ctx.needs_input_grad[1],
+        )
+        return grad_x, grad_values, None, None
 
 
 class _SparseMaskedProduct(torch.autograd.Function):
@@ -371,7 +336,7 @@ def masked_matmul(
     weight: torch.Tensor,
     mask: torch.Tensor,
     bias: torch.Tensor | None = None,
-    pattern: SparsePattern | None = None,
+    pattern: SparsePattern | BlockPattern | None = None,
     *,
     out: torch.Tensor | None = None,
     effective: torch.Tensor | None = None,
@@ -411,8 +376,12 @@ def masked_matmul(
         return torch.addmm(bias.unsqueeze(1), effective, x, out=out)
     if pattern.nnz == 0:
         y = x.new_zeros(pattern.shape[0], x.shape[1])
-    else:
+    elif isinstance(pattern, SparsePattern):
         y = _SparseMaskedProduct.apply(x, weight, mask, pattern)
+    elif _triton_blocks(pattern, x):
+        y = _BlockMaskedProduct.apply(x, weight, mask, pattern)
+    else:  # plain torch operations: autograd differentiates them to any order
+        y = _block_product(pattern, weight * mask, x)
     y = y if bias is None else y + bias.unsqueeze(1)
     return y if out is None else out.copy_(y)
 
@@ -422,7 +391,7 @@ def masked_linear(
     weight: torch.Tensor,
     mask: torch.Tensor,
     bias: torch.Tensor | None = None,
-    pattern: SparsePattern | None = None,
+    pattern: SparsePattern | BlockPattern | None = None,
 ) -> torch.Tensor:
     """Compute ``x @ (weight * mask).T + bias`` for a dense or a sparse weight.
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 __all__ = ["LAYOUTS", "SPARSE_THRESHOLDS", "check_layout", "choose_layout"]
 
-#: The layouts a masked weight can have.
-LAYOUTS = ("dense", "sparse")
+#: The layouts a masked weight can have.  ``auto`` chooses between the first two only: when
+#: the block layout pays off depends on the GPU and has not been measured yet.
+LAYOUTS = ("dense", "sparse", "block")
 #: ``(least size, greatest density)``: a weight of at least that many entries
 #: (``out * in``) is sparse when its density is at most that; first match wins.
 SPARSE_THRESHOLDS = ((4_000_000, 0.2), (200_000, 0.1), (100_000, 0.01))

@@ -7,6 +7,10 @@ The weight is a *masked tensor* with one of two layouts behind one API:
   at all (all of them, unless the layer was built from a set of entries).
 * ``sparse``: the entries live in a CSR pattern (index buffers), ``weight``
   holds their ``[nnz]`` values in CSR order and ``mask`` is ``[nnz]``.
+* ``block``: the ``block_size x block_size`` blocks that hold entries live in
+  a block-CSR pattern; ``weight``, ``mask`` and ``pattern`` are
+  ``[nnz_blocks, block_size, block_size]`` (for masks with block structure:
+  block pruning, channel masks).
 
 Either way the effective weight is ``weight * mask``: masked entries act as
 zeros, receive zero gradients, and masks only shrink unless asked otherwise.
@@ -22,12 +26,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from graphnn.nn.functional import SparsePattern, csr_order, masked_linear, masked_matmul
+from graphnn.nn.functional import masked_linear, masked_matmul
 from graphnn.nn.layout import check_layout, choose_layout
+from graphnn.nn.patterns import BlockPattern, SparsePattern, csr_order
 
 __all__ = ["MaskedLinear"]
 
 _PATTERN_BUFFERS = ("crow_indices", "col_indices", "ccol_indices", "row_indices", "transpose_order")
+_BLOCK_BUFFERS = (*(f"block_{name}" for name in _PATTERN_BUFFERS), "block_rows")
 
 
 class MaskedLinear(nn.Module):
@@ -39,12 +45,14 @@ class MaskedLinear(nn.Module):
         Sizes of each input and output sample.
     bias : bool, default True
         Learn an additive bias.
-    layout : {"dense", "sparse", "auto"}, default "dense"
-        ``"auto"`` chooses from the mask's density and the layer's size
-        (see :mod:`graphnn.nn.layout`).
+    layout : {"dense", "sparse", "block", "auto"}, default "dense"
+        ``"auto"`` chooses dense or sparse from the mask's density and the
+        layer's size (see :mod:`graphnn.nn.layout`).
     mask : torch.Tensor, optional
         Boolean ``[out, in]``, the live connections (default: all).  It is
         also the pattern: entries outside it can never become live.
+    block_size : int, default 32
+        Side of the blocks of the ``block`` layout.
     device, dtype : optional
         Of the parameters.
 
@@ -83,6 +91,7 @@ class MaskedLinear(nn.Module):
         layout: str = "dense",
         *,
         mask: torch.Tensor | None = None,
+        block_size: int = 32,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -98,7 +107,7 @@ class MaskedLinear(nn.Module):
             mask = _as_bool(mask, shape, "mask")
             rows, cols = mask.nonzero(as_tuple=True)
             rows, cols = rows.cpu().numpy(), cols.cpu().numpy()
-        self._setup(shape, rows, cols, layout, bias, device, dtype)
+        self._setup(shape, rows, cols, layout, bias, device, dtype, block_size)
         self.reset_parameters()
 
     @classmethod
@@ -111,6 +120,7 @@ class MaskedLinear(nn.Module):
         *,
         bias: bool = True,
         layout: str = "dense",
+        block_size: int = 32,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> tuple[MaskedLinear, np.ndarray]:
@@ -128,10 +138,11 @@ class MaskedLinear(nn.Module):
         layer = cls.__new__(cls)
         nn.Module.__init__(layer)
         check_layout(layout)
-        order = layer._setup((out_features, in_features), rows, cols, layout, bias, device, dtype)
+        shape = (out_features, in_features)
+        order = layer._setup(shape, rows, cols, layout, bias, device, dtype, block_size)
         return layer, order
 
-    def _setup(self, shape, rows, cols, layout, bias, device, dtype) -> np.ndarray:
+    def _setup(self, shape, rows, cols, layout, bias, device, dtype, block_size) -> np.ndarray:
         out_features, in_features = shape
         self.in_features, self.out_features = in_features, out_features
         if layout == "auto":
@@ -148,6 +159,19 @@ class MaskedLinear(nn.Module):
             self.weight = nn.Parameter(torch.empty(shape, **factory))
             self.register_buffer("pattern", allowed)
             self.register_buffer("mask", allowed.clone())
+        elif layout == "block":
+            pattern, order, flat = BlockPattern.from_coordinates(
+                rows, cols, shape, block_size, device=device
+            )
+            self.block_size = block_size
+            blocks = (pattern.nnz, block_size, block_size)
+            allowed = torch.zeros(math.prod(blocks), dtype=torch.bool, device=device)
+            allowed[torch.as_tensor(flat, device=device)] = True
+            self.weight = nn.Parameter(torch.empty(blocks, **factory))
+            for name, tensor in zip(_BLOCK_BUFFERS, pattern.tensors(), strict=True):
+                self.register_buffer(name, tensor)
+            self.register_buffer("pattern", allowed.reshape(blocks))
+            self.register_buffer("mask", self.pattern.clone())
         else:
             pattern, order = SparsePattern.from_coordinates(rows, cols, shape, device=device)
             self.weight = nn.Parameter(torch.empty(pattern.nnz, **factory))
@@ -167,24 +191,50 @@ class MaskedLinear(nn.Module):
     # --- the pattern -----------------------------------------------------------------------
 
     @property
-    def sparse_pattern(self) -> SparsePattern | None:
-        """The CSR pattern of the sparse layout (``None`` for the dense layout)."""
+    def sparse_pattern(self) -> SparsePattern | BlockPattern | None:
+        """The pattern of the sparse or block layout (``None`` for the dense layout)."""
         if self.layout == "dense":
             return None
-        return SparsePattern(
-            (self.out_features, self.in_features), *(getattr(self, n) for n in _PATTERN_BUFFERS)
-        )
+        shape = (self.out_features, self.in_features)
+        if self.layout == "block":
+            buffers = (getattr(self, n) for n in _BLOCK_BUFFERS)
+            return BlockPattern(shape, self.block_size, *buffers)
+        return SparsePattern(shape, *(getattr(self, n) for n in _PATTERN_BUFFERS))
 
     def entries(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return ``(rows, cols, values, live)`` of the pattern's entries, in CSR order."""
         if self.layout == "dense":
             rows, cols = self.pattern.nonzero(as_tuple=True)
             return rows, cols, self.weight.detach()[rows, cols], self.mask[rows, cols]
+        if self.layout == "block":
+            e, i, j = self.pattern.nonzero(as_tuple=True)
+            rows = self.block_rows[e] * self.block_size + i
+            cols = self.block_col_indices[e] * self.block_size + j
+            return rows, cols, self.weight.detach()[e, i, j], self.mask[e, i, j]
         rows = torch.repeat_interleave(
             torch.arange(self.out_features, device=self.mask.device),
             self.crow_indices.diff(),
         )
         return rows, self.col_indices, self.weight.detach(), self.mask
+
+    @torch.no_grad()
+    def set_entries(self, values: torch.Tensor) -> MaskedLinear:
+        """Write the weights of the pattern's entries, given in the order of :meth:`entries`.
+
+        Raises
+        ------
+        ValueError
+            If ``values`` does not have one value per entry.
+        """
+        count = self.weight.numel() if self.layout == "sparse" else int(self.pattern.sum())
+        if values.shape != (count,):
+            raise ValueError(f"values must have shape ({count},), got {tuple(values.shape)}")
+        if self.layout == "sparse":
+            self.weight.copy_(values)
+        else:
+            self.weight.zero_()
+            self.weight[self.pattern] = values.to(self.weight.dtype)
+        return self
 
     # --- the mask --------------------------------------------------------------------------
 
@@ -210,10 +260,10 @@ class MaskedLinear(nn.Module):
             If the shape differs or a ``True`` entry lies outside the pattern.
         """
         mask = _as_bool(mask, tuple(self.mask.shape), "mask").to(self.mask.device)
-        if self.layout == "dense" and bool((mask & ~self.pattern).any()):
-            row, col = (mask & ~self.pattern).nonzero()[0].tolist()
+        if self.layout != "sparse" and bool((mask & ~self.pattern).any()):
+            where = tuple((mask & ~self.pattern).nonzero()[0].tolist())
             raise ValueError(
-                f"mask entry ({row}, {col}) is True but that connection is not in the layer's "
+                f"mask entry {where} is True but that connection is not in the layer's "
                 "pattern (the structure it was built from)"
             )
         with torch.no_grad():
@@ -270,7 +320,7 @@ class MaskedLinear(nn.Module):
         """
         keep = self.saliency >= threshold
         if resurrect:
-            self.mask.copy_(keep & self.pattern if self.layout == "dense" else keep)
+            self.mask.copy_(keep if self.layout == "sparse" else keep & self.pattern)
         else:
             self.mask &= keep
         return self
@@ -281,6 +331,11 @@ class MaskedLinear(nn.Module):
         """Return the effective weight ``[out, in]`` (masked entries zero), differentiably."""
         if self.layout == "dense":
             return self.weight * self.mask
+        if self.layout == "block":
+            rows, cols, _, _ = self.entries()
+            live = (self.weight * self.mask)[self.pattern]
+            dense = live.new_zeros(self.out_features, self.in_features)
+            return dense.index_put((rows, cols), live)
         return self.sparse_pattern.csr(self.weight * self.mask).to_dense()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

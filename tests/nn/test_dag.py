@@ -48,9 +48,9 @@ def edge_gradients(model: MaskedDAG) -> dict:
     plan, grads = model._plan, {}
     for stage, edges in zip(model.stages, model._entry_edges, strict=True):
         layer = stage.layer
-        rows, cols, _, live = layer.entries()
+        _, _, _, live = layer.entries()
         g = layer.weight.grad
-        values = g[rows, cols] if layer.layout == "dense" else g
+        values = g if layer.layout == "sparse" else g[layer.pattern]  # in the order of entries()
         for e, value, alive in zip(edges.tolist(), values.tolist(), live.tolist(), strict=True):
             if alive:
                 grads[plan.labels[plan.src[e]], plan.labels[plan.dst[e]]] = value
@@ -85,7 +85,7 @@ drawn_layered = structures(
 
 
 @settings(max_examples=60)
-@given(st.one_of(drawn, drawn_layered), st.sampled_from(["dense", "sparse"]))
+@given(st.one_of(drawn, drawn_layered), st.sampled_from(["dense", "sparse", "block"]))
 def test_round_trip_graph_model_graph(G, layout):
     model = compile(G, layout=layout)
     H = model.to_graph()
@@ -110,7 +110,7 @@ def test_model_agrees_with_the_reference_and_layouts_agree(G):
 
 
 @settings(max_examples=30)
-@given(st.one_of(drawn, drawn_layered), st.sampled_from(["dense", "sparse"]))
+@given(st.one_of(drawn, drawn_layered), st.sampled_from(["dense", "sparse", "block"]))
 def test_gradients_agree_with_the_reference(G, layout):
     model = compile(G, layout=layout, dtype=torch.float64)
     H = model.to_graph()
@@ -131,7 +131,7 @@ def test_gradients_agree_with_the_reference(G, layout):
         assert got[e] == pytest.approx(expected, abs=1e-9)
 
 
-@pytest.mark.parametrize("layout", ["dense", "sparse"])
+@pytest.mark.parametrize("layout", ["dense", "sparse", "block"])
 def test_gradcheck(layout):
     torch.manual_seed(0)
     G = graphnn.generators.layered([3, 4, 3, 2], density=0.6, skip_density=0.3, seed=1)
@@ -163,7 +163,7 @@ def test_second_derivatives_with_the_autograd_engine():
 
 
 @settings(max_examples=30)
-@given(st.one_of(drawn, drawn_layered), st.sampled_from(["dense", "sparse"]))
+@given(st.one_of(drawn, drawn_layered), st.sampled_from(["dense", "sparse", "block"]))
 def test_engines_agree(G, layout):
     fused = compile(G, layout=layout, dtype=torch.float64)
     slow = compile(fused.to_graph(), layout=layout, dtype=torch.float64)
@@ -247,7 +247,9 @@ def test_skip_connections_across_many_layers():
 
 
 @settings(max_examples=30)
-@given(drawn_layered, st.floats(0.0, 0.875, width=32), st.sampled_from(["dense", "sparse"]))
+@given(
+    drawn_layered, st.floats(0.0, 0.875, width=32), st.sampled_from(["dense", "sparse", "block"])
+)
 def test_pruned_models_round_trip(G, threshold, layout):
     model = compile(G, layout=layout)
     model.recompute_mask(threshold)
@@ -271,7 +273,7 @@ def test_counts_densities_and_masked_layers():
     assert model.apply_mask() is model and model.recompute_mask(0.0) is model
 
 
-@pytest.mark.parametrize("layout", ["dense", "sparse"])
+@pytest.mark.parametrize("layout", ["dense", "sparse", "block"])
 def test_masked_weights_receive_no_update(layout):
     torch.manual_seed(0)
     model = compile(
@@ -291,7 +293,7 @@ def test_masked_weights_receive_no_update(layout):
 # --- state --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layout", ["dense", "sparse"])
+@pytest.mark.parametrize("layout", ["dense", "sparse", "block"])
 def test_state_dict_and_pickle_round_trip(layout):
     G = graphnn.generators.layered([5, 6, 2], density=0.5, skip_density=0.2, seed=3)
     model = compile(G, layout=layout)
@@ -351,7 +353,7 @@ def test_bad_inputs(x, error, match):
         model(x)
 
 
-@pytest.mark.parametrize("layout", ["dense", "sparse"])
+@pytest.mark.parametrize("layout", ["dense", "sparse", "block"])
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
 def test_dtypes(layout, dtype):
     G = graphnn.generators.layered([6, 5, 3], density=0.5, skip_density=0.2, seed=0)
@@ -433,7 +435,7 @@ def test_repr():
     )
 
 
-@pytest.mark.parametrize("layout", ["dense", "sparse"])
+@pytest.mark.parametrize("layout", ["dense", "sparse", "block"])
 def test_chains_run_layer_by_layer_with_the_same_results(layout):
     chain = compile(graphnn.generators.layered([6, 5, 4, 3], density=0.6, seed=1), layout=layout)
     assert chain.chain

@@ -4,7 +4,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graphnn.nn.functional import SparsePattern, masked_linear
+from graphnn.nn.functional import masked_linear
+from graphnn.nn.patterns import SparsePattern
 
 
 @st.composite

@@ -6,7 +6,7 @@ import torch
 
 from graphnn.nn.masked_linear import MaskedLinear
 
-LAYOUTS = ["dense", "sparse"]
+LAYOUTS = ["dense", "sparse", "block"]
 
 
 def random_mask(out_f=5, in_f=7, p=0.5, seed=0):
@@ -127,7 +127,7 @@ def test_mask_assignment_is_checked(layout):
     shape = tuple(layer.mask.shape)
     layer.mask = torch.zeros(shape, dtype=torch.bool)
     assert layer.weight_count == 0 and layer.mask.dtype == torch.bool
-    layer.mask = torch.ones(shape, dtype=torch.int64) if layout == "sparse" else random_mask()
+    layer.mask = torch.ones(shape, dtype=torch.int64) if layout == "sparse" else layer.pattern
     with pytest.raises(ValueError, match=r"mask must have shape"):
         layer.mask = torch.ones(2, 2, dtype=torch.bool)
     with pytest.raises(ValueError, match=r"boolean \(or 0/1\)"):
@@ -182,12 +182,17 @@ def test_batched_leading_dimensions():
         (
             lambda: MaskedLinear(3, 2, layout="csr"),
             ValueError,
-            "layout must be one of dense, sparse, auto",
+            "layout must be one of dense, sparse, block, auto",
         ),
         (
             lambda: MaskedLinear(3, 2, mask=torch.ones(3, 2)),
             ValueError,
             r"mask must have shape \(2, 3\)",
+        ),
+        (
+            lambda: MaskedLinear(3, 2, layout="block", block_size=0),
+            ValueError,
+            "block_size must be a positive int, got 0",
         ),
     ],
 )
@@ -213,3 +218,44 @@ def test_from_entries_reports_the_csr_order():
     assert order.tolist() == [1, 2, 0]
     got_rows, got_cols, _, live = layer.entries()
     assert got_rows.tolist() == [0, 1, 2] and got_cols.tolist() == [1, 2, 0] and bool(live.all())
+
+
+@pytest.mark.parametrize("block_size", [1, 2, 3, 16])
+def test_block_layout_matches_dense(block_size):
+    torch.manual_seed(2)
+    mask = random_mask(9, 11, p=0.4, seed=5)
+    block = MaskedLinear(11, 9, layout="block", mask=mask, block_size=block_size)
+    dense = MaskedLinear(11, 9, layout="dense", mask=mask)
+    rows, cols, values, live = block.entries()
+    assert torch.equal(torch.zeros(9, 11, dtype=torch.bool).index_put((rows, cols), live), mask)
+    with torch.no_grad():
+        dense.weight[rows, cols] = values
+        dense.bias.copy_(block.bias)
+    x = torch.randn(4, 11, dtype=torch.float32, requires_grad=True)
+    torch.testing.assert_close(block(x), dense(x))
+    torch.testing.assert_close(block.dense_weight(), dense.dense_weight())
+    block(x).sum().backward()
+    dense(x).sum().backward()
+    torch.testing.assert_close(block.weight.grad[block.pattern], dense.weight.grad[rows, cols])
+    assert torch.all(block.weight.grad[~block.pattern] == 0)  # padding and absent entries
+
+
+def test_block_layout_shapes_and_gradcheck():
+    mask = random_mask(20, 37, p=0.2)
+    layer = MaskedLinear(37, 20, layout="block", mask=mask, block_size=16, dtype=torch.float64)
+    blocks = layer.weight.shape[0]
+    assert layer.weight.shape == layer.mask.shape == layer.pattern.shape == (blocks, 16, 16)
+    assert blocks <= 2 * 3 and layer.weight_count == int(mask.sum())
+    x = torch.randn(3, 37, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(layer, (x,))
+    assert torch.autograd.gradgradcheck(layer, (x,))  # plain torch ops on the CPU
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_set_entries_round_trips(layout):
+    layer = MaskedLinear(7, 5, layout=layout, mask=random_mask())
+    _, _, values, _ = layer.entries()
+    layer.set_entries(torch.arange(values.numel(), dtype=torch.float32))
+    assert layer.entries()[2].tolist() == list(range(values.numel()))
+    with pytest.raises(ValueError, match="values must have shape"):
+        layer.set_entries(torch.zeros(values.numel() + 1))

@@ -85,3 +85,23 @@ def test_backend_names_and_requirements(monkeypatch):
         with backend("triton"), pytest.raises(RuntimeError, match="set TRITON_INTERPRET=1"):
             masked_linear(torch.ones(1, 3), layer.weight, layer.mask, None, layer.sparse_pattern)
     assert os.environ.get("TRITON_INTERPRET", "0") in {"0", "1"}
+
+
+@settings(max_examples=10, deadline=None)
+@given(DRAWN)
+def test_block_layout_models_agree_with_the_torch_backend(G):
+    model = graphnn.compile(G, layout="block", block_size=16, device=DEVICE)
+    x = torch.randn(3, model.n_inputs, device=DEVICE, requires_grad=True)
+    outputs = []
+    for name in ("torch", "triton"):
+        model.zero_grad()
+        x.grad = None
+        with backend(name):
+            y = model(x)
+            y.sum().backward()
+        outputs.append((y.detach(), x.grad.clone(), [p.grad.clone() for p in model.parameters()]))
+    (y0, dx0, g0), (y1, dx1, g1) = outputs
+    torch.testing.assert_close(y1, y0, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(dx1, dx0, rtol=1e-4, atol=1e-5)
+    for a, b in zip(g1, g0, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
