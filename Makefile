@@ -59,6 +59,11 @@ demo: $(VENV)/.installed-examples
 bench: $(VENV)/.peers
 	$(PY) -m benchmarks.bench_layering
 	$(PY) -m benchmarks.bench_graphml
+	$(PY) -m benchmarks.bench_layout
+	$(PY) -m benchmarks.bench_compile
+	$(PY) -m benchmarks.bench_training
+	$(PY) -m benchmarks.bench_scale
+	$(PY) -m benchmarks.bench_kernels
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-output

@@ -10,7 +10,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
-    "name", ["bench_layering", "bench_graphml", "bench_layout", "bench_compile", "bench_training"]
+    "name",
+    [
+        "bench_layering",
+        "bench_graphml",
+        "bench_layout",
+        "bench_compile",
+        "bench_training",
+        "bench_kernels",
+    ],
 )
 def test_benchmark_runs(name):
     done = subprocess.run(
@@ -21,5 +29,7 @@ def test_benchmark_runs(name):
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
+    if "needs a CUDA device: nothing measured" in done.stdout:
+        return  # a GPU benchmark on a machine without one
     assert "| case | peer | graphnn s | peer s | ratio |" in done.stdout
     assert f"command: python -m benchmarks.{name} --quick --repeat 1" in done.stdout
