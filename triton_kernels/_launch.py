@@ -10,6 +10,7 @@ import triton.language as tl
 
 __all__ = [
     "accumulator",
+    "check_compressed",
     "check_index",
     "check_matrix",
     "check_same_device",
@@ -78,6 +79,33 @@ def check_index(name: str, t: torch.Tensor, length: int | None = None) -> torch.
     if length is not None and t.numel() != length:
         raise ValueError(f"{name} must have {length} entries, got {t.numel()}")
     return t.contiguous()
+
+
+def check_compressed(
+    offsets: torch.Tensor, indices: torch.Tensor, n_indexed: int, what: str = "col_indices"
+) -> None:
+    """Check a CSR (or block-CSR) index before a kernel trusts it with memory addresses.
+
+    ``offsets`` must start at 0, never decrease and end at ``indices.numel()``;
+    every index must lie in ``[0, n_indexed)``.  This reads the values, so on a
+    GPU it waits for the device; callers whose indices are known to be valid
+    pass ``validate=False`` to the launchers.
+
+    Raises
+    ------
+    ValueError
+        Naming the first problem found.
+    """
+    if offsets.numel() == 0 or int(offsets[0]) != 0:
+        raise ValueError("crow_indices must start at 0")
+    if bool((offsets[1:] < offsets[:-1]).any()):
+        raise ValueError("crow_indices must never decrease")
+    if int(offsets[-1]) != indices.numel():
+        raise ValueError(
+            f"crow_indices ends at {int(offsets[-1])} but there are {indices.numel()} {what}"
+        )
+    if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= n_indexed):
+        raise ValueError(f"{what} must lie in [0, {n_indexed})")
 
 
 def check_matrix(name: str, t: torch.Tensor, rows: int | None = None) -> torch.Tensor:

@@ -93,6 +93,8 @@ def bsr_sddmm(
     g: torch.Tensor,
     x: torch.Tensor,
     block_size: int,
+    *,
+    validate: bool = True,
 ) -> torch.Tensor:
     """Return ``[nnz_blocks, BS, BS]``: each stored block of ``g @ x.T``.
 
@@ -106,6 +108,9 @@ def bsr_sddmm(
         ``[n_cols, batch]`` of the same dtype and batch.
     block_size : int
         ``BS``, one of :data:`~triton_kernels.bsr_spmm.BLOCK_SIZES`.
+    validate : bool, default True
+        Check that every block lies inside ``g`` and ``x`` first (it waits for
+        the device); pass False for coordinates known to be valid.
 
     Returns
     -------
@@ -133,6 +138,14 @@ def bsr_sddmm(
         )
     check_same_device(block_rows=block_rows, block_cols=block_cols, g=g, x=x)
     nnz = block_rows.numel()
+    if validate and nnz:
+        for name, index, rows in (
+            ("block_rows", block_rows, g.shape[0]),
+            ("block_cols", block_cols, x.shape[0]),
+        ):
+            bound = -(-rows // block_size)
+            if int(index.min()) < 0 or int(index.max()) >= bound:
+                raise ValueError(f"{name} must lie in [0, {bound})")
     out = torch.zeros(nnz, block_size, block_size, dtype=g.dtype, device=g.device)
     if nnz == 0 or g.shape[1] == 0:
         return out

@@ -22,6 +22,7 @@ import triton
 import triton.language as tl
 
 from triton_kernels._launch import (
+    check_compressed,
     check_index,
     check_matrix,
     check_same_device,
@@ -104,6 +105,8 @@ def bsr_spmm(
     x: torch.Tensor,
     n_rows: int,
     out: torch.Tensor | None = None,
+    *,
+    validate: bool = True,
 ) -> torch.Tensor:
     """Return ``W @ x`` for the BSR matrix ``W`` of ``n_rows`` rows.
 
@@ -122,6 +125,9 @@ def bsr_spmm(
         Rows of ``W`` (the last block row may be cut).
     out : torch.Tensor, optional
         ``[n_rows, batch]`` to write into.
+    validate : bool, default True
+        Check the index values first (it waits for the device); pass False
+        for indices known to be valid.
 
     Returns
     -------
@@ -132,7 +138,8 @@ def bsr_spmm(
     Raises
     ------
     ValueError, TypeError
-        If shapes, dtypes or devices do not fit (named).
+        If shapes, dtypes, devices or (with ``validate``) index values do not
+        fit (named).
     """
     crow_indices = check_index("crow_indices", crow_indices)
     if values.ndim != 3 or values.shape[1] != values.shape[2] or values.shape[1] not in BLOCK_SIZES:
@@ -155,6 +162,8 @@ def bsr_spmm(
             f"crow_indices has {block_rows + 1} entries; {n_rows} rows in blocks of {block} "
             f"need {-(-n_rows // block) + 1}"
         )
+    if validate:
+        check_compressed(crow_indices, col_indices, -(-x.shape[0] // block), "block columns")
     batch = x.shape[1]
     if out is None:
         out = x.new_empty(n_rows, batch)

@@ -79,6 +79,8 @@ def sddmm(
     g: torch.Tensor,
     x: torch.Tensor,
     out_dtype: torch.dtype | None = None,
+    *,
+    validate: bool = True,
 ) -> torch.Tensor:
     """Return ``[nnz]`` with ``sum_b g[rows[e], b] * x[cols[e], b]`` for every entry ``e``.
 
@@ -92,6 +94,9 @@ def sddmm(
         ``[n_cols, batch]`` (any strides, same batch).
     out_dtype : torch.dtype, optional
         Default ``g.dtype``.
+    validate : bool, default True
+        Check that every coordinate lies inside ``g`` and ``x`` first (it
+        waits for the device); pass False for coordinates known to be valid.
 
     Returns
     -------
@@ -101,7 +106,8 @@ def sddmm(
     Raises
     ------
     ValueError, TypeError
-        If shapes, dtypes or devices do not fit (named).
+        If shapes, dtypes, devices or (with ``validate``) coordinates do not
+        fit (named).
     """
     rows = check_index("rows", rows)
     cols = check_index("cols", cols, rows.numel())
@@ -112,6 +118,10 @@ def sddmm(
         )
     check_same_device(rows=rows, cols=cols, g=g, x=x)
     nnz, batch = rows.numel(), g.shape[1]
+    if validate and nnz:
+        for name, index, bound in (("rows", rows, g.shape[0]), ("cols", cols, x.shape[0])):
+            if int(index.min()) < 0 or int(index.max()) >= bound:
+                raise ValueError(f"{name} must lie in [0, {bound})")
     out = torch.zeros(nnz, dtype=out_dtype or g.dtype, device=g.device)
     if nnz == 0 or batch == 0:
         return out

@@ -23,6 +23,7 @@ import triton.language as tl
 
 from triton_kernels._launch import (
     accumulator,
+    check_compressed,
     check_index,
     check_matrix,
     check_same_device,
@@ -88,6 +89,8 @@ def csr_spmm(
     values: torch.Tensor,
     x: torch.Tensor,
     out: torch.Tensor | None = None,
+    *,
+    validate: bool = True,
 ) -> torch.Tensor:
     """Return ``W @ x`` for the CSR matrix ``W`` given by its three arrays.
 
@@ -104,6 +107,9 @@ def csr_spmm(
     out : torch.Tensor, optional
         ``[rows, batch]`` to write into (any strides); default a new tensor of
         ``x``'s dtype.
+    validate : bool, default True
+        Check the index values first (it waits for the device); pass False
+        for indices known to be valid.
 
     Returns
     -------
@@ -113,9 +119,8 @@ def csr_spmm(
     Raises
     ------
     ValueError, TypeError
-        If shapes, dtypes or devices do not fit (named).  Index values are
-        not checked on the device (that would wait for it): indices out of
-        range are the caller's responsibility, as in ``torch.sparse``.
+        If shapes, dtypes, devices or (with ``validate``) index values do not
+        fit (named).
     """
     crow_indices = check_index("crow_indices", crow_indices)
     nnz = int(values.numel())
@@ -129,6 +134,8 @@ def csr_spmm(
     rows, batch = crow_indices.numel() - 1, x.shape[1]
     if rows < 0:
         raise ValueError("crow_indices must have at least one entry")
+    if validate:
+        check_compressed(crow_indices, col_indices, x.shape[0])
     if out is None:
         out = x.new_empty(rows, batch)
     elif tuple(out.shape) != (rows, batch):

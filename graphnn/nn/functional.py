@@ -134,7 +134,9 @@ def _sparse_product(pattern: SparsePattern, weight: torch.Tensor, x: torch.Tenso
     if _use_triton(x):
         from triton_kernels.csr_spmm import csr_spmm
 
-        return csr_spmm(pattern.crow_indices, pattern.col_indices, weight.to(x.dtype), x)
+        return csr_spmm(
+            pattern.crow_indices, pattern.col_indices, weight.to(x.dtype), x, validate=False
+        )
     dtype = _compute_dtype(x)
     return (pattern.csr(weight.to(dtype)) @ x.to(dtype)).to(x.dtype)
 
@@ -147,7 +149,7 @@ def _sparse_product_transposed(
         from triton_kernels.csr_spmm import csr_spmm
 
         values = weight.to(grad.dtype)[pattern.transpose_order]
-        return csr_spmm(pattern.ccol_indices, pattern.row_indices, values, grad)
+        return csr_spmm(pattern.ccol_indices, pattern.row_indices, values, grad, validate=False)
     dtype = _compute_dtype(grad)
     return (pattern.csr_transposed(weight.to(dtype)) @ grad.to(dtype)).to(grad.dtype)
 
@@ -160,7 +162,7 @@ def _sampled_product(pattern: SparsePattern, grad: torch.Tensor, x: torch.Tensor
         rows = torch.repeat_interleave(
             torch.arange(pattern.shape[0], device=grad.device), pattern.crow_indices.diff()
         )
-        return sddmm(rows, pattern.col_indices, grad, x.to(grad.dtype))
+        return sddmm(rows, pattern.col_indices, grad, x.to(grad.dtype), validate=False)
     dtype = _compute_dtype(grad)
     zeros = pattern.csr(torch.zeros(pattern.nnz, dtype=dtype, device=grad.device))
     return torch.sparse.sampled_addmm(zeros, grad.to(dtype), x.to(dtype).T, beta=0.0).values()
@@ -240,7 +242,9 @@ def _block_product(pattern: BlockPattern, weight: torch.Tensor, x: torch.Tensor)
     if _triton_blocks(pattern, x):
         from triton_kernels.bsr_spmm import bsr_spmm
 
-        return bsr_spmm(pattern.crow_indices, pattern.col_indices, weight.to(x.dtype), x, rows)
+        return bsr_spmm(
+            pattern.crow_indices, pattern.col_indices, weight.to(x.dtype), x, rows, validate=False
+        )
     block_rows, block_cols = pattern.grid
     gathered = _block_view(x, pattern.block_size, block_cols).index_select(0, pattern.col_indices)
     products = torch.bmm(weight.to(x.dtype), gathered)
@@ -258,7 +262,9 @@ def _block_product_transposed(
         from triton_kernels.bsr_spmm import bsr_spmm
 
         blocks = weight.to(grad.dtype)[pattern.transpose_order].transpose(1, 2).contiguous()
-        return bsr_spmm(pattern.ccol_indices, pattern.row_indices, blocks, grad, cols)
+        return bsr_spmm(
+            pattern.ccol_indices, pattern.row_indices, blocks, grad, cols, validate=False
+        )
     block_rows, block_cols = pattern.grid
     gathered = _block_view(grad, pattern.block_size, block_rows).index_select(0, pattern.block_rows)
     products = torch.bmm(weight.to(grad.dtype).transpose(1, 2), gathered)
@@ -273,7 +279,12 @@ def _block_sampled(pattern: BlockPattern, grad: torch.Tensor, x: torch.Tensor) -
         from triton_kernels.bsr_sddmm import bsr_sddmm
 
         return bsr_sddmm(
-            pattern.block_rows, pattern.col_indices, grad, x.to(grad.dtype), pattern.block_size
+            pattern.block_rows,
+            pattern.col_indices,
+            grad,
+            x.to(grad.dtype),
+            pattern.block_size,
+            validate=False,
         )
     block_rows, block_cols = pattern.grid
     g = _block_view(grad, pattern.block_size, block_rows).index_select(0, pattern.block_rows)

@@ -129,3 +129,13 @@ def test_bsr_sddmm_matches_torch(problem):
 def test_bad_arguments_are_named(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_block_indices_are_checked():
+    values = torch.ones(1, 16, 16)
+    with pytest.raises(ValueError, match=r"block columns must lie in \[0, 2\)"):
+        bsr_spmm(torch.tensor([0, 1]), torch.tensor([2]), values, torch.ones(20, 3), 16)
+    with pytest.raises(ValueError, match="crow_indices ends at 2 but there are 1 block columns"):
+        bsr_spmm(torch.tensor([0, 2]), torch.tensor([0]), values, torch.ones(20, 3), 16)
+    with pytest.raises(ValueError, match=r"block_rows must lie in \[0, 1\)"):
+        bsr_sddmm(torch.tensor([1]), torch.tensor([0]), torch.ones(16, 3), torch.ones(16, 3), 16)

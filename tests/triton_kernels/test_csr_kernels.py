@@ -205,3 +205,26 @@ def test_empty_shapes():
         torch.ones(2, 2),
         torch.ones(3, 2),
     ).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    ("crow", "col", "match"),
+    [
+        ([1, 2], [0], "crow_indices must start at 0"),
+        ([0, 2, 1], [0], "crow_indices must never decrease"),
+        ([0, 1, 1], [0, 1], "crow_indices ends at 1 but there are 2 col_indices"),
+        ([0, 1], [3], r"col_indices must lie in \[0, 3\)"),
+        ([0, 1], [-1], r"col_indices must lie in \[0, 3\)"),
+    ],
+)
+def test_index_values_are_checked_before_any_memory_access(crow, col, match):
+    crow, col = torch.tensor(crow), torch.tensor(col)
+    with pytest.raises(ValueError, match=match):
+        csr_spmm(crow, col, torch.ones(col.numel()), torch.ones(3, 2))
+
+
+def test_sddmm_coordinates_are_checked():
+    with pytest.raises(ValueError, match=r"rows must lie in \[0, 2\)"):
+        sddmm(torch.tensor([2]), torch.tensor([0]), torch.ones(2, 3), torch.ones(4, 3))
+    with pytest.raises(ValueError, match=r"cols must lie in \[0, 4\)"):
+        sddmm(torch.tensor([0]), torch.tensor([4]), torch.ones(2, 3), torch.ones(4, 3))
