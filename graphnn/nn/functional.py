@@ -292,39 +292,19 @@ def _block_sampled(pattern: BlockPattern, grad: torch.Tensor, x: torch.Tensor) -
     return torch.bmm(g, xs.index_select(0, pattern.col_indices).transpose(1, 2))
 
 
-class _BlockMaskedProduct(torch.autograd.Function):
-    """``W @ x`` for the block-sparse ``W`` of ``values * mask`` on the Triton kernels."""
+class _MaskedProduct(torch.autograd.Function):
+    """``W @ x`` for the sparse or block-sparse ``W`` of ``values * mask``; ``x`` is ``[in, B]``.
+
+    Its backward pass runs the transposed and the sampled products, so the
+    gradient of ``values`` exists only at the stored entries.
+    """
 
     @staticmethod
-    def forward(ctx, x, values, mask, pattern: BlockPattern):
+    def forward(ctx, x, values, mask, pattern: SparsePattern | BlockPattern):
         ctx.pattern = pattern
         ctx.save_for_backward(x, values, mask)
-        return _block_product(pattern, values * mask, x)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        x, values, mask = ctx.saved_tensors
-        grad_x, grad_values, _ = masked_matmul_backward(
-            x,
-            values,
-            mask,
-            ctx.pattern,
-            grad,
-            input_grad=ctx.needs_input_grad[0],
-            weight_grad=ctx.needs_input_grad[1],
-        )
-        return grad_x, grad_values, None, None
-
-
-class _SparseMaskedProduct(torch.autograd.Function):
-    """``W @ x`` for the sparse ``W`` of ``values * mask`` at ``pattern``; ``x`` is ``[in, B]``."""
-
-    @staticmethod
-    def forward(ctx, x, values, mask, pattern: SparsePattern):
-        ctx.pattern = pattern
-        ctx.save_for_backward(x, values, mask)
-        return _sparse_product(pattern, values * mask, x)
+        product = _block_product if isinstance(pattern, BlockPattern) else _sparse_product
+        return product(pattern, values * mask, x)
 
     @staticmethod
     @once_differentiable
@@ -387,11 +367,9 @@ def masked_matmul(
         return torch.addmm(bias.unsqueeze(1), effective, x, out=out)
     if pattern.nnz == 0:
         y = x.new_zeros(pattern.shape[0], x.shape[1])
-    elif isinstance(pattern, SparsePattern):
-        y = _SparseMaskedProduct.apply(x, weight, mask, pattern)
-    elif _triton_blocks(pattern, x):
-        y = _BlockMaskedProduct.apply(x, weight, mask, pattern)
-    else:  # plain torch operations: autograd differentiates them to any order
+    elif isinstance(pattern, SparsePattern) or _triton_blocks(pattern, x):
+        y = _MaskedProduct.apply(x, weight, mask, pattern)
+    else:  # block products in plain torch operations: autograd differentiates them to any order
         y = _block_product(pattern, weight * mask, x)
     y = y if bias is None else y + bias.unsqueeze(1)
     return y if out is None else out.copy_(y)
