@@ -217,6 +217,12 @@ class MaskedLinear(nn.Module):
         )
         return rows, self.col_indices, self.weight.detach(), self.mask
 
+    def entry_positions(self) -> torch.Tensor:
+        """Return where each entry of :meth:`entries` sits in ``weight.flatten()``."""
+        if self.layout == "sparse":
+            return torch.arange(self.weight.numel(), device=self.weight.device)
+        return self.pattern.flatten().nonzero().squeeze(1)
+
     @torch.no_grad()
     def set_entries(self, values: torch.Tensor) -> MaskedLinear:
         """Write the weights of the pattern's entries, given in the order of :meth:`entries`.

@@ -259,3 +259,12 @@ def test_set_entries_round_trips(layout):
     assert layer.entries()[2].tolist() == list(range(values.numel()))
     with pytest.raises(ValueError, match="values must have shape"):
         layer.set_entries(torch.zeros(values.numel() + 1))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_entry_positions_point_into_the_weight(layout):
+    layer = MaskedLinear(7, 5, layout=layout, mask=random_mask())
+    _, _, values, live = layer.entries()
+    positions = layer.entry_positions()
+    torch.testing.assert_close(layer.weight.detach().flatten()[positions], values)
+    assert torch.equal(layer.mask.flatten()[positions], live)
