@@ -1,11 +1,21 @@
 """Pruning as graph edits: saliencies, scopes, structured pruning, schedules.
 
-Every method edits the masks of a model's layers in place (masks only
-shrink) and returns the model; ``model.to_graph()`` then has only the live
-connections, so a pruned model is a smaller graph.
+Every connection-pruning method edits the masks of a model's layers in place
+(masks only shrink) and returns the model; ``model.to_graph()`` then has only
+the live connections, so a pruned model is a smaller graph.  Structured
+pruning (:func:`units`) and :func:`remove_dead_units` edit the graph and
+return a new, smaller compiled model (``graphnn.remove_dead_units`` is the
+same edit on a graph, without folding constants into biases).
 """
 
-from graphnn.prune.core import SCOPES, Scores, masked_layers_of, prune_by_scores, sparsity
+from graphnn.prune.core import (
+    SCOPES,
+    Scores,
+    how_many,
+    masked_layers_of,
+    prune_by_scores,
+    sparsity,
+)
 from graphnn.prune.saliency import (
     by_saliency,
     distributed,
@@ -22,6 +32,7 @@ from graphnn.prune.saliency import (
     taylor,
     taylor_scores,
 )
+from graphnn.prune.structured import remove_dead_units, unit_scores, units
 
 __all__ = [
     "SCOPES",
@@ -30,6 +41,7 @@ __all__ = [
     "distributed",
     "distributed_scores",
     "hessian_diagonal",
+    "how_many",
     "magnitude",
     "magnitude_scores",
     "masked_layers_of",
@@ -38,9 +50,12 @@ __all__ = [
     "prune_by_scores",
     "random",
     "random_scores",
+    "remove_dead_units",
     "snip",
     "snip_scores",
     "sparsity",
     "taylor",
     "taylor_scores",
+    "unit_scores",
+    "units",
 ]

@@ -27,7 +27,7 @@ from torch import nn
 
 from graphnn.nn.masked_linear import MaskedLinear
 
-__all__ = ["SCOPES", "Scores", "masked_layers_of", "prune_by_scores", "sparsity"]
+__all__ = ["SCOPES", "Scores", "how_many", "masked_layers_of", "prune_by_scores", "sparsity"]
 
 #: One score per weight entry of every masked layer, in the shape of its ``weight``.
 Scores = list[torch.Tensor]
@@ -121,18 +121,31 @@ def _protected(model: nn.Module, layers, entry_scores, live) -> list[np.ndarray]
     return protected
 
 
-def _how_many(amount: object, live: int, where: str) -> int:
+def how_many(amount: object, available: int, what: str) -> int:
+    """Return how many of ``available`` things ``amount`` asks for (a fraction or a count).
+
+    Raises
+    ------
+    TypeError
+        If ``amount`` is not a real number (or is a bool).
+    ValueError
+        If a fraction lies outside ``[0, 1]`` or a count outside
+        ``[0, available]``; ``what`` names the things in the message.
+
+    Examples
+    --------
+    >>> how_many(0.25, 10, "hidden units"), how_many(3, 10, "hidden units")
+    (2, 3)
+    """
     if isinstance(amount, bool) or not isinstance(amount, numbers.Real):
         raise TypeError(f"amount must be a fraction (float) or a count (int), got {amount!r}")
     if isinstance(amount, numbers.Integral):
-        if amount < 0 or amount > live:
-            raise ValueError(
-                f"amount={amount} must be between 0 and the {live} live weights {where}"
-            )
+        if amount < 0 or amount > available:
+            raise ValueError(f"amount={amount} must be between 0 and the {available} {what}")
         return int(amount)
     if not 0.0 <= amount <= 1.0:
         raise ValueError(f"amount={amount} is a fraction and must lie in [0, 1]")
-    return round(float(amount) * live)
+    return round(float(amount) * available)
 
 
 def _lowest(scores: np.ndarray, candidates: np.ndarray, k: int, where: str) -> np.ndarray:
@@ -219,14 +232,15 @@ def prune_by_scores(
         pruned = [c & (s < threshold) for c, s in zip(candidates, entry_scores, strict=True)]
     elif SCOPES[scope] == "global":
         total = int(sum(a.sum() for a in live))
-        k = _how_many(amount, total, "in the model")
+        k = how_many(amount, total, "live weights in the model")
         flat = _lowest(np.concatenate(entry_scores), np.concatenate(candidates), k, "in the model")
         pruned = np.split(flat, np.cumsum([s.size for s in entry_scores])[:-1])
     else:
         pruned = []
         for index, (s, a, c) in enumerate(zip(entry_scores, live, candidates, strict=True)):
             where = f"in layer {index}"
-            pruned.append(_lowest(s, c, _how_many(amount, int(a.sum()), where), where))
+            k = how_many(amount, int(a.sum()), f"live weights {where}")
+            pruned.append(_lowest(s, c, k, where))
     for layer, p, cut in zip(layers, positions, pruned, strict=True):
         flat_mask = layer.mask.view(-1)
         flat_mask[p[torch.as_tensor(cut, device=p.device)]] = False
