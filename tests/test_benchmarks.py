@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
         "bench_compile",
         "bench_training",
         "bench_kernels",
+        "bench_off",
     ],
 )
 def test_benchmark_runs(name):
