@@ -1,0 +1,1 @@
+"""Sparse 3D: OFF meshes, voxelization, sparse voxel samples, datasets and batches."""
