@@ -54,6 +54,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from graphnn.sparse3d.augment import random_rotation
 from graphnn.sparse3d.mesh import Mesh
 from graphnn.structure._checks import check_int
 from graphnn.structure._seed import SeedLike, as_rng
@@ -454,7 +455,7 @@ def random_shape(kind: str, seed: SeedLike = None, *, pose: bool = True) -> Mesh
     rng = as_rng(seed)
     mesh = SHAPES[kind](**_proportions(kind, rng))
     if pose:
-        mesh = mesh.transformed(_random_rotation(rng), rng.uniform(-_SHIFT, _SHIFT, size=3))
+        mesh = mesh.transformed(random_rotation(rng), rng.uniform(-_SHIFT, _SHIFT, size=3))
     return mesh
 
 
@@ -506,18 +507,6 @@ def shapes(
         raise ValueError(f"classes must not repeat a name, got {repeated} more than once")
     rng = as_rng(seed)
     return [(random_shape(kind, rng), kind) for kind in classes for _ in range(count_per_class)]
-
-
-def _random_rotation(rng: np.random.Generator) -> np.ndarray:
-    """Return a uniformly random rotation matrix, from a normalised Gaussian quaternion."""
-    w, x, y, z = (q := rng.standard_normal(4)) / np.linalg.norm(q)
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-        ]
-    )
 
 
 # --- construction -------------------------------------------------------------------------

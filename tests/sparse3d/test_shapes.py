@@ -6,10 +6,10 @@ import trimesh
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from graphnn.sparse3d.augment import random_rotation
 from graphnn.sparse3d.mesh import Mesh
 from graphnn.sparse3d.shapes import (
     SHAPES,
-    _random_rotation,
     box,
     capsule,
     cone,
@@ -216,7 +216,7 @@ def test_random_poses_are_rotations_and_small_translations(kind):
 
 def test_random_rotations_look_uniform():
     rng = np.random.default_rng(0)
-    Rs = np.stack([_random_rotation(rng) for _ in range(3000)])
+    Rs = np.stack([random_rotation(rng) for _ in range(3000)])
     assert np.allclose(Rs @ Rs.transpose(0, 2, 1), np.eye(3), atol=1e-12)
     assert np.allclose(np.linalg.det(Rs), 1.0)
     # Haar measure: E[R] = 0, and every entry has variance 1/3
