@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
         "bench_training",
         "bench_kernels",
         "bench_off",
+        "bench_voxelize",
     ],
 )
 def test_benchmark_runs(name):
