@@ -1,1 +1,53 @@
-"""Sparse 3D: OFF meshes, voxelization, sparse voxel samples, datasets and batches."""
+r"""Sparse 3D: OFF meshes, voxelization, sparse voxel samples, data sets and batches.
+
+The path of a 3D object into a network: :func:`read_off` reads a mesh
+(:class:`Mesh`), :func:`voxelize` marks every voxel its surface passes
+through (with the augmentations of :mod:`~graphnn.sparse3d.augment`),
+:class:`Off3DPicture` does both lazily with SparseConvNet's train/test
+semantics, :class:`SparseDataset` holds pictures and yields
+:class:`Sample`\\ s, and :func:`collate` makes a :class:`SparseBatch` of
+them.  :data:`SHAPES` and :meth:`SparseDataset.shapes` make labelled
+synthetic meshes, so nothing needs a download.
+
+Examples
+--------
+>>> from graphnn import sparse3d
+>>> data = sparse3d.SparseDataset.shapes(2, render_size=16, classes=["box", "torus"], seed=0)
+>>> batch = next(iter(data.loader(batch_size=4, shuffle=False)))
+>>> batch.batch_size, batch.coords.shape[1], batch.labels.tolist()
+(4, 4, [0, 0, 1, 1])
+"""
+
+from graphnn.sparse3d.augment import random_affine, random_rotation, random_translation
+from graphnn.sparse3d.batch import Sample, SparseBatch, collate
+from graphnn.sparse3d.dataset import KINDS, DatasetSummary, SparseDataset
+from graphnn.sparse3d.mesh import Mesh
+from graphnn.sparse3d.off import OFFError, read_off, write_off
+from graphnn.sparse3d.picture import Off3DPicture, Picture, VoxelPicture
+from graphnn.sparse3d.shapes import SHAPES, random_shape
+from graphnn.sparse3d.voxelization import FEATURES, OUTSIDE, grid_coordinates, voxelize
+
+__all__ = [
+    "FEATURES",
+    "KINDS",
+    "OUTSIDE",
+    "SHAPES",
+    "DatasetSummary",
+    "Mesh",
+    "OFFError",
+    "Off3DPicture",
+    "Picture",
+    "Sample",
+    "SparseBatch",
+    "SparseDataset",
+    "VoxelPicture",
+    "collate",
+    "grid_coordinates",
+    "random_affine",
+    "random_rotation",
+    "random_shape",
+    "random_translation",
+    "read_off",
+    "voxelize",
+    "write_off",
+]
