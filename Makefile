@@ -56,7 +56,12 @@ test: lint $(VENV)/.peers
 demo: $(VENV)/.installed-examples
 	$(PY) -m graphnn demo --out demo-output
 
-bench: $(VENV)/.peers
+# spconv's CPU build (the sparse-convolution peer) needs cumm < 0.8; it is a benchmark peer only.
+$(VENV)/.bench-peers: $(VENV)/.peers
+	$(PIP) install --quiet --disable-pip-version-check -e '.[bench]'
+	@touch $@
+
+bench: $(VENV)/.bench-peers
 	$(PY) -m benchmarks.bench_layering
 	$(PY) -m benchmarks.bench_graphml
 	$(PY) -m benchmarks.bench_layout
@@ -64,6 +69,10 @@ bench: $(VENV)/.peers
 	$(PY) -m benchmarks.bench_training
 	$(PY) -m benchmarks.bench_scale
 	$(PY) -m benchmarks.bench_kernels
+	$(PY) -m benchmarks.bench_off
+	OMP_NUM_THREADS=1 $(PY) -m benchmarks.bench_voxelize
+	$(PY) -m benchmarks.bench_sparse_conv
+	$(PY) -m benchmarks.bench_sparse_conv_gpu
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-output
