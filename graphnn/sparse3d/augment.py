@@ -104,7 +104,7 @@ def random_translation(seed: SeedLike = None, amount: float = 1.0) -> np.ndarray
     seed : None, int or numpy.random.Generator
     amount : float, default 1.0
         Half-width along each axis (in the units of the points it moves,
-        voxels for :func:`~graphnn.sparse3d.voxelize.voxelize`).
+        voxels for :func:`~graphnn.sparse3d.voxelization.voxelize`).
 
     Returns
     -------
