@@ -61,12 +61,13 @@ def test_every_third_party_import_is_declared():
         for module, dists in metadata.packages_distributions().items()
     }
     declared = declared_distributions()
+    local = {path.stem for path in sources("tests")}  # helper modules of the tests themselves
     files = sources("graphnn") + sources("triton_kernels") + sources("tests")
     files += sources("examples") if (ROOT / "examples").exists() else []
     for path in files:
         for name in imports(path):
             top = name.split(".")[0]
-            if top in STDLIB or top in {"graphnn", "triton_kernels", "benchmarks", "conftest"}:
+            if top in STDLIB or top in {"graphnn", "triton_kernels", "benchmarks"} | local:
                 continue
             dists = distribution_of.get(top, {top})
             assert dists & declared, f"{path.relative_to(ROOT)} imports {top}, not declared"
