@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
         "bench_kernels",
         "bench_off",
         "bench_voxelize",
+        "bench_sparse_conv",
+        "bench_sparse_conv_gpu",
     ],
 )
 def test_benchmark_runs(name):

@@ -1,0 +1,215 @@
+"""Sparse 3D convolution on voxelized surfaces: graphnn against spconv 2.3 and dense conv3d.
+
+The workload is SparseConvNet's: the surfaces of random synthetic shapes
+(boxes, spheres, tori, ...) voxelized at ``render_size`` in a grid of
+``spatial_size`` (about 100k active sites in a batch of 8 at 128^3; ``--quick``:
+a small grid).  Rows:
+
+* map build: the kernel map from the raw coordinates (graphnn: the tensor with
+  its checks and sorted keys, then :func:`submanifold_map` / :func:`conv_map`;
+  spconv: ``get_indice_pairs``, its native builder);
+* forward of ``SubmanifoldConv3d`` 32->32 and 64->64 (k=3) on a built map, and of
+  ``SparseConv3d`` k=2 s=2 including its map (spconv rebuilds a strided map on
+  every call), against spconv's CPU build (forward only there); the outputs are
+  checked equal before anything is timed;
+* forward + backward of a submanifold layer against dense ``conv3d`` forward +
+  backward on the densified grid of one sample (the issue's goal: 5x).
+
+Every row runs graphnn and its peer in one process at one thread
+(``torch.set_num_threads(1)``, spconv's CPU kernels being single-threaded).
+The spconv rows are skipped, with a note, when spconv does not import
+(``pip install spconv==2.3.8 'cumm<0.8'``).  Last, the torch path's output and
+gradients are compared bitwise at 1 and 2 threads.
+
+Run:  python -m benchmarks.bench_sparse_conv [--quick] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from benchmarks._harness import Row, median_seconds, report
+from graphnn.sparse3d.conv import SparseConv3d, SubmanifoldConv3d
+from graphnn.sparse3d.kernel_map import conv_map, linear_keys, submanifold_map
+from graphnn.sparse3d.shapes import shapes
+from graphnn.sparse3d.tensor import SparseVoxelTensor
+from graphnn.sparse3d.voxelization import voxelize
+
+
+def surfaces(samples: int, render_size: int, spatial_size: int) -> SparseVoxelTensor:
+    """The voxelized surfaces of ``samples`` random shapes, one per sample, 1 channel."""
+    meshes = shapes(max(1, -(-samples // 8)), seed=0)[:samples]
+    parts = []
+    for b, (mesh, _) in enumerate(meshes):
+        xyz, _ = voxelize(mesh, render_size, spatial_size=spatial_size)
+        parts.append(np.concatenate([np.full((len(xyz), 1), b, np.int32), xyz], axis=1))
+    coords = torch.from_numpy(np.concatenate(parts))
+    return SparseVoxelTensor(coords, torch.ones(len(coords), 1), (spatial_size,) * 3, samples)
+
+
+def spconv_or_none():
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import spconv.pytorch as spconv
+    except ImportError:
+        return None
+    return spconv
+
+
+def to_spconv_weight(weight: torch.Tensor, kernel_size: tuple[int, int, int]) -> torch.Tensor:
+    """graphnn's ``[K, C_in, C_out]`` as spconv's ``[C_out, kx, ky, kz, C_in]``."""
+    return weight.reshape(*kernel_size, *weight.shape[1:]).permute(4, 0, 1, 2, 3).contiguous()
+
+
+def sorted_rows(coords: torch.Tensor, features: torch.Tensor, shape) -> torch.Tensor:
+    return features[torch.argsort(linear_keys(coords, shape))]
+
+
+def check_equal(ours: torch.Tensor, theirs: torch.Tensor, what: str) -> None:
+    scale = float(ours.abs().max()) if ours.numel() else 1.0
+    error = float((ours - theirs).abs().max()) if ours.numel() else 0.0
+    if error > 1e-5 * max(scale, 1.0):
+        raise AssertionError(
+            f"{what}: graphnn and spconv differ by {error:.3g} (scale {scale:.3g})"
+        )
+
+
+def timed(fn, repeat: int) -> float:
+    """The median time of ``fn`` after one untimed warm-up call (allocator, caches)."""
+    fn()
+    return median_seconds(fn, repeat)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a 32^3 grid instead of 128^3")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    samples, render, size = (4, 14, 32) if args.quick else (8, 64, 128)
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    spconv = spconv_or_none()
+    x = surfaces(samples, render, size)
+    name = f"{samples} surfaces, {x.num_sites} sites, {size}^3"
+    coords, shape = x.coords, list(x.spatial_shape)
+    rows = []
+
+    def fresh() -> SparseVoxelTensor:
+        return SparseVoxelTensor(coords, x.features, x.spatial_shape, x.batch_size)
+
+    # --- map build ---------------------------------------------------------------------
+    subm_build = timed(lambda: submanifold_map(fresh(), 3), args.repeat)
+    down_build = timed(lambda: conv_map(fresh(), 2, 2), args.repeat)
+    peer_subm = peer_down = None
+    if spconv is not None:
+        from spconv.core import ConvAlgo
+        from spconv.pytorch.ops import get_indice_pairs
+
+        def pairs(k, s, subm):
+            return get_indice_pairs(
+                coords, x.batch_size, shape, ConvAlgo.Native, [k] * 3, [s] * 3, [0] * 3,
+                [1] * 3, [0] * 3, subm,
+            )  # fmt: skip
+
+        peer_subm = timed(lambda: pairs(3, 1, True), args.repeat)
+        peer_down = timed(lambda: pairs(2, 2, False), args.repeat)
+    spconv_name = "spconv 2.3 (CPU)" if spconv is not None else "spconv (not installed)"
+    rows.append(Row(f"map build, submanifold k=3, {name}", spconv_name, subm_build, peer_subm))
+    rows.append(Row(f"map build, conv k=2 s=2, {name}", spconv_name, down_build, peer_down))
+
+    # --- forward against spconv --------------------------------------------------------
+    for channels in (32, 64):
+        layer = SubmanifoldConv3d(channels, channels, 3, bias=False)
+        t = x.replace_features(torch.randn(x.num_sites, channels))
+        with torch.no_grad():
+            layer(t)  # builds the map and the bag plan once
+            ours = median_seconds(lambda layer=layer, t=t: layer(t), args.repeat)
+            peer = None
+            if spconv is not None:
+                theirs = spconv.SubMConv3d(channels, channels, 3, bias=False, indice_key="s")
+                theirs.weight.copy_(to_spconv_weight(layer.weight, (3, 3, 3)))
+                first = theirs(spconv.SparseConvTensor(t.features, coords, shape, x.batch_size))
+                check_equal(layer(t).features, first.features, f"submanifold {channels}")
+                again = first.replace_feature(t.features)
+                peer = median_seconds(lambda theirs=theirs, again=again: theirs(again), args.repeat)
+        case = f"SubmanifoldConv3d {channels}->{channels} k=3 forward, {name}"
+        rows.append(Row(case, spconv_name, ours, peer))
+
+    layer = SparseConv3d(32, 32, 2, stride=2, bias=False)
+    features = torch.randn(x.num_sites, 32)
+    with torch.no_grad():
+        ours = median_seconds(lambda: layer(fresh().replace_features(features)), args.repeat)
+        peer = None
+        if spconv is not None:
+            theirs = spconv.SparseConv3d(32, 32, 2, 2, bias=False)
+            theirs.weight.copy_(to_spconv_weight(layer.weight, (2, 2, 2)))
+
+            def run_theirs():
+                return theirs(spconv.SparseConvTensor(features, coords, shape, x.batch_size))
+
+            out, y = run_theirs(), layer(fresh().replace_features(features))
+            assert out.indices.shape[0] == y.num_sites
+            check_equal(
+                y.features,
+                sorted_rows(out.indices, out.features, y.spatial_shape),
+                "strided conv",
+            )
+            peer = median_seconds(run_theirs, args.repeat)
+    rows.append(Row(f"SparseConv3d 32->32 k=2 s=2 map + forward, {name}", spconv_name, ours, peer))
+
+    # --- forward + backward against dense conv3d ---------------------------------------
+    one = SparseVoxelTensor(
+        coords[coords[:, 0] == 0], x.features[coords[:, 0] == 0], x.spatial_shape, 1
+    )
+    for channels in (32,):
+        layer = SubmanifoldConv3d(channels, channels, 3)
+        f = torch.randn(one.num_sites, channels, requires_grad=True)
+        t = one.replace_features(f)
+        layer(t)
+
+        def sparse_step(layer=layer, t=t):
+            layer(t).features.sum().backward()
+
+        grid = t.dense().detach().requires_grad_()
+        dense = torch.nn.Conv3d(channels, channels, 3, padding=1)
+
+        def dense_step(grid=grid, dense=dense):
+            F.conv3d(grid, dense.weight, dense.bias, padding=1).sum().backward()
+
+        case = f"SubmanifoldConv3d {channels}->{channels} forward+backward, 1 surface, {size}^3"
+        ours = median_seconds(sparse_step, args.repeat)
+        theirs = median_seconds(dense_step, args.repeat)
+        rows.append(Row(case, "dense F.conv3d fwd+bwd", ours, theirs))
+
+    title = "Sparse convolution (one thread; forward rows are inference, torch.no_grad)"
+    report(title, rows, args.repeat)
+    if spconv is None:
+        print("note: spconv does not import here, so its rows were not run\n")
+    print(determinism(x))
+
+
+def determinism(x: SparseVoxelTensor) -> str:
+    """Say whether outputs and gradients have the same bits at 1 and 2 threads."""
+    layer = SubmanifoldConv3d(16, 16, 3)
+    features = torch.randn(x.num_sites, 16)
+    results = []
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        layer.zero_grad()
+        f = features.clone().requires_grad_()
+        y = layer(x.replace_features(f)).features
+        (y**2).sum().backward()
+        results.append((y.detach(), f.grad, layer.weight.grad.clone()))
+    torch.set_num_threads(1)
+    same = all(torch.equal(a, b) for a, b in zip(*results, strict=True))
+    return f"determinism: output and gradients bitwise equal at 1 and 2 threads: {same}\n"
+
+
+if __name__ == "__main__":
+    main()
