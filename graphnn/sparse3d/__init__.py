@@ -9,6 +9,14 @@ semantics, :class:`SparseDataset` holds pictures and yields
 them.  :data:`SHAPES` and :meth:`SparseDataset.shapes` make labelled
 synthetic meshes, so nothing needs a download.
 
+The layers work on a :class:`SparseVoxelTensor` (``SparseVoxelTensor.from_batch``):
+:class:`SubmanifoldConv3d`, :class:`SparseConv3d`, :class:`SparseInverseConv3d`,
+:class:`SparseConvTranspose3d` (each equal to ``conv3d`` on the dense grid,
+restricted to its output sites, with a channel mask), pooling, batch norm,
+activations, dropout and :class:`ToDense`.  Kernel maps
+(:mod:`~graphnn.sparse3d.kernel_map`) are built once per geometry and shared
+through the tensor's cache.
+
 Examples
 --------
 >>> from graphnn import sparse3d
@@ -20,11 +28,39 @@ Examples
 
 from graphnn.sparse3d.augment import random_affine, random_rotation, random_translation
 from graphnn.sparse3d.batch import Sample, SparseBatch, collate
+from graphnn.sparse3d.conv import (
+    SparseConv3d,
+    SparseConvTranspose3d,
+    SparseInverseConv3d,
+    SubmanifoldConv3d,
+)
 from graphnn.sparse3d.dataset import KINDS, DatasetSummary, SparseDataset
+from graphnn.sparse3d.functional import sparse_conv
+from graphnn.sparse3d.kernel_map import KernelMap
+from graphnn.sparse3d.layers import (
+    FromDense,
+    SparseBatchNorm,
+    SparseDropout,
+    SparseFeatureModule,
+    SparseLeakyReLU,
+    SparsePReLU,
+    SparseReLU,
+    SparseSigmoid,
+    SparseTanh,
+    SparseVeryLeakyReLU,
+    ToDense,
+)
 from graphnn.sparse3d.mesh import Mesh
 from graphnn.sparse3d.off import OFFError, read_off, write_off
 from graphnn.sparse3d.picture import Off3DPicture, Picture, VoxelPicture
+from graphnn.sparse3d.pool import (
+    SparseAvgPool3d,
+    SparseGlobalAvgPool,
+    SparseGlobalMaxPool,
+    SparseMaxPool3d,
+)
 from graphnn.sparse3d.shapes import SHAPES, random_shape
+from graphnn.sparse3d.tensor import SparseVoxelTensor
 from graphnn.sparse3d.voxelization import FEATURES, OUTSIDE, grid_coordinates, voxelize
 
 __all__ = [
@@ -33,13 +69,34 @@ __all__ = [
     "OUTSIDE",
     "SHAPES",
     "DatasetSummary",
+    "FromDense",
+    "KernelMap",
     "Mesh",
     "OFFError",
     "Off3DPicture",
     "Picture",
     "Sample",
+    "SparseAvgPool3d",
     "SparseBatch",
+    "SparseBatchNorm",
+    "SparseConv3d",
+    "SparseConvTranspose3d",
     "SparseDataset",
+    "SparseDropout",
+    "SparseFeatureModule",
+    "SparseGlobalAvgPool",
+    "SparseGlobalMaxPool",
+    "SparseInverseConv3d",
+    "SparseLeakyReLU",
+    "SparseMaxPool3d",
+    "SparsePReLU",
+    "SparseReLU",
+    "SparseSigmoid",
+    "SparseTanh",
+    "SparseVeryLeakyReLU",
+    "SparseVoxelTensor",
+    "SubmanifoldConv3d",
+    "ToDense",
     "VoxelPicture",
     "collate",
     "grid_coordinates",
@@ -48,6 +105,7 @@ __all__ = [
     "random_shape",
     "random_translation",
     "read_off",
+    "sparse_conv",
     "voxelize",
     "write_off",
 ]
