@@ -206,7 +206,6 @@ def history(*accuracies):
 
 
 def test_plot_history(tmp_path):
-    pytest.importorskip("matplotlib")
     path = plot_history({"a": history(0.9, 0.9), "b": history(0.9, 0.8, 0.7)}, tmp_path / "p.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = plot_history(history(0.9), tmp_path / "p.svg", title="t")
