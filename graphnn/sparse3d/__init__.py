@@ -15,7 +15,8 @@ The layers work on a :class:`SparseVoxelTensor` (``SparseVoxelTensor.from_batch`
 restricted to its output sites, with a channel mask), pooling, batch norm,
 activations, dropout and :class:`ToDense`.  Kernel maps
 (:mod:`~graphnn.sparse3d.kernel_map`) are built once per geometry and shared
-through the tensor's cache.
+through the tensor's cache.  :func:`triplet_loss` and :func:`retrieval_metrics`
+(NN, first/second tier, E-measure, DCG, mAP) serve shape retrieval.
 
 Examples
 --------
@@ -59,6 +60,12 @@ from graphnn.sparse3d.pool import (
     SparseGlobalMaxPool,
     SparseMaxPool3d,
 )
+from graphnn.sparse3d.retrieval import (
+    RetrievalMetrics,
+    TripletLoss,
+    retrieval_metrics,
+    triplet_loss,
+)
 from graphnn.sparse3d.shapes import SHAPES, random_shape
 from graphnn.sparse3d.tensor import SparseVoxelTensor
 from graphnn.sparse3d.voxelization import FEATURES, OUTSIDE, grid_coordinates, voxelize
@@ -75,6 +82,7 @@ __all__ = [
     "OFFError",
     "Off3DPicture",
     "Picture",
+    "RetrievalMetrics",
     "Sample",
     "SparseAvgPool3d",
     "SparseBatch",
@@ -97,6 +105,7 @@ __all__ = [
     "SparseVoxelTensor",
     "SubmanifoldConv3d",
     "ToDense",
+    "TripletLoss",
     "VoxelPicture",
     "collate",
     "grid_coordinates",
@@ -105,7 +114,9 @@ __all__ = [
     "random_shape",
     "random_translation",
     "read_off",
+    "retrieval_metrics",
     "sparse_conv",
+    "triplet_loss",
     "voxelize",
     "write_off",
 ]
