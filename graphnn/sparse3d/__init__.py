@@ -17,6 +17,9 @@ activations, dropout and :class:`ToDense`.  Kernel maps
 (:mod:`~graphnn.sparse3d.kernel_map`) are built once per geometry and shared
 through the tensor's cache.  :func:`triplet_loss` and :func:`retrieval_metrics`
 (NN, first/second tier, E-measure, DCG, mAP) serve shape retrieval.
+:class:`SparseNetwork` is a network of these layers held as a networkx DAG,
+with PySparseConvNet's builder and workflow (:func:`fit`, :func:`train_epoch`,
+:func:`evaluate` with test-time augmentation, :func:`predict`).
 
 Examples
 --------
@@ -52,6 +55,7 @@ from graphnn.sparse3d.layers import (
     ToDense,
 )
 from graphnn.sparse3d.mesh import Mesh
+from graphnn.sparse3d.network import LayerActivation, SparseNetwork
 from graphnn.sparse3d.off import OFFError, read_off, write_off
 from graphnn.sparse3d.picture import Off3DPicture, Picture, VoxelPicture
 from graphnn.sparse3d.pool import (
@@ -68,6 +72,15 @@ from graphnn.sparse3d.retrieval import (
 )
 from graphnn.sparse3d.shapes import SHAPES, random_shape
 from graphnn.sparse3d.tensor import SparseVoxelTensor
+from graphnn.sparse3d.training import (
+    EpochReport,
+    EvaluationReport,
+    TrainingLog,
+    evaluate,
+    fit,
+    predict,
+    train_epoch,
+)
 from graphnn.sparse3d.voxelization import FEATURES, OUTSIDE, grid_coordinates, voxelize
 
 __all__ = [
@@ -76,8 +89,11 @@ __all__ = [
     "OUTSIDE",
     "SHAPES",
     "DatasetSummary",
+    "EpochReport",
+    "EvaluationReport",
     "FromDense",
     "KernelMap",
+    "LayerActivation",
     "Mesh",
     "OFFError",
     "Off3DPicture",
@@ -97,6 +113,7 @@ __all__ = [
     "SparseInverseConv3d",
     "SparseLeakyReLU",
     "SparseMaxPool3d",
+    "SparseNetwork",
     "SparsePReLU",
     "SparseReLU",
     "SparseSigmoid",
@@ -105,10 +122,14 @@ __all__ = [
     "SparseVoxelTensor",
     "SubmanifoldConv3d",
     "ToDense",
+    "TrainingLog",
     "TripletLoss",
     "VoxelPicture",
     "collate",
+    "evaluate",
+    "fit",
     "grid_coordinates",
+    "predict",
     "random_affine",
     "random_rotation",
     "random_shape",
@@ -116,6 +137,7 @@ __all__ = [
     "read_off",
     "retrieval_metrics",
     "sparse_conv",
+    "train_epoch",
     "triplet_loss",
     "voxelize",
     "write_off",
