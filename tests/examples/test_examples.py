@@ -2,6 +2,7 @@ import importlib.util
 from pathlib import Path
 
 import graphnn
+from graphnn import sparse3d
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -46,3 +47,17 @@ def test_pruning_digits_example(tmp_path, capsys):
     rounds = sorted((tmp_path / "graphml").glob("round-*.graphml"))
     assert len(rounds) == 3  # round 0 and the two quick rounds
     assert graphnn.read_graphml(rounds[-1]).number_of_edges() < 17000
+
+
+def test_shapes_classification_example(tmp_path, capsys):
+    results = load("shapes_classification").main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "input size 126" in out and "test-time augmentation, 3 poses per shape" in out
+    assert len(results["log"]) == 1 and results["final"].repeats == 3
+    assert results["final"].probabilities.shape[1] == 8
+    network = sparse3d.SparseNetwork.load(tmp_path / "network.pt")
+    assert network.input_spatial_size() == 126
+    graphnn.assert_graphs_equal(
+        graphnn.read_graphml(tmp_path / "layers.graphml"), results["network"].to_graph()
+    )
+    assert (tmp_path / "learning_curves.png").stat().st_size > 0
