@@ -37,20 +37,24 @@ Kinds
     the conv's geometry, sampled at the conv's input sites.
     The output sites of ``"conv"`` and ``"transpose"`` maps are sorted
     lexicographically by ``(batch, x, y, z)``.
-Site keys
-    A site is looked up by its linear key
-    ``((batch * D + x) * H + y) * W + z`` (``int64``), sorted once per site
-    set (and cached), with no Python loop over sites.  A submanifold map
-    looks up half of the offsets (the other half mirrors them) with one
-    ``torch.searchsorted`` per kernel column ``(a, b)`` of the sorted keys
-    (taken in a grid padded by the kernel's reach, so shifting a key never
-    wraps), then steps along ``z``; strided and transposed maps list the
-    output each (offset, input) pair reaches axis by axis and take
-    ``torch.unique`` of those keys (a kernel that tiles the grid, ``stride =
-    kernel_size``, reaches one output per input directly).  On a CUDA device
-    with triton, the submanifold look-ups go through the open-addressing hash
-    table of :mod:`triton_kernels.hash_table` instead (when it imports), as
-    chosen by :func:`graphnn.nn.functional.backend`.
+Site look-up
+    A site's linear key is ``((batch * D + x) * H + y) * W + z`` (``int64``);
+    the keys are sorted once per site set (and cached), with no Python loop
+    over sites.  A submanifold map looks up half of the offsets (the other
+    half mirrors them) in a dense ``int32`` grid over the sites' bounding
+    box, widened by the kernel's reach so that a shifted index never wraps,
+    which holds each site's row: one gather per offset.  Where that grid
+    would exceed ``_GRID_CELLS`` cells (sites spread over a large box), it
+    uses one ``torch.searchsorted`` per kernel column ``(a, b)`` of the
+    sorted keys instead, then steps along ``z``.  Strided and transposed maps
+    list the output each (offset, input) pair reaches, axis by axis (a kernel
+    that tiles the grid, ``stride = kernel_size``, reaches one output per
+    input directly), and count the distinct outputs in a dense grid over
+    their bounding box (``torch.bincount``; ``torch.unique`` of the keys
+    when the box is too large).  On a CUDA device with triton, the
+    submanifold look-ups go through the open-addressing hash table of
+    :mod:`triton_kernels.hash_table` instead (when it imports), as chosen by
+    :func:`graphnn.nn.functional.backend`.
 Cache
     ``t.cache`` is a dict shared by all tensors with the same sites.  Its keys
     are ``("submanifold", kernel_size, (1, 1, 1), padding, dilation, None)``,
@@ -94,6 +98,9 @@ __all__ = [
 ]
 
 Triple = tuple[int, int, int]
+
+#: Most cells of a dense look-up grid over the sites' bounding box (int32 or int64 each).
+_GRID_CELLS = 2**24
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -440,6 +447,39 @@ def _column_walk(t: SparseVoxelTensor, ks: Triple, dil: Triple, pad: Triple, cou
     return pairs
 
 
+def _grid_walk(
+    t: SparseVoxelTensor, ks: Triple, dil: Triple, pad: Triple, count: int
+) -> Pairs | None:
+    """Return what :func:`_column_walk` does, through a dense grid over the sites' bounding box.
+
+    The grid holds the row of every site (``-1`` elsewhere) over the box that
+    encloses the sites, widened by ``pad`` on every side so that no shifted
+    index wraps; each offset is then one gather of it.  Returns None when the
+    grid would exceed ``_GRID_CELLS`` cells (large, spread-out site sets).
+    """
+    n = t.num_sites
+    if n == 0:
+        return None
+    xyz = t.coords[:, 1:]
+    low = xyz.amin(0)
+    extent = [int(e) + 2 * p for e, p in zip((xyz.amax(0) - low + 1).tolist(), pad, strict=True)]
+    if t.batch_size * math.prod(extent) > _GRID_CELLS:
+        return None
+    device = t.coords.device
+    c = (xyz - low).long()
+    cells = (t.coords[:, 0].long() * extent[0] + c[:, 0] + pad[0]) * extent[1] + c[:, 1]
+    cells = (cells + pad[1]) * extent[2] + c[:, 2] + pad[2]
+    grid = torch.full((t.batch_size * math.prod(extent),), -1, dtype=torch.int32, device=device)
+    grid.scatter_(0, cells, torch.arange(n, dtype=torch.int32, device=device))
+    pairs: Pairs = []
+    for a, b, cz in kernel_offsets(ks).tolist()[:count]:
+        shift = ((a * dil[0] - pad[0]) * extent[1] + b * dil[1] - pad[1]) * extent[2]
+        found = grid.index_select(0, cells + (shift + cz * dil[2] - pad[2]))
+        out_rows = torch.nonzero(found >= 0).flatten()
+        pairs.append((found.index_select(0, out_rows).long(), out_rows))
+    return pairs
+
+
 def _hashed_lookup(t: SparseVoxelTensor, ks: Triple, dil: Triple, pad: Triple, count: int) -> Pairs:
     """Return what :func:`_column_walk` does, with one hash-table query per site and offset."""
     device = t.coords.device
@@ -514,7 +554,9 @@ def submanifold_map(
         # Only the first half of the offsets is looked up: o feeds i through k exactly when
         # i feeds o through the mirrored offset K - 1 - k, so the other half is a scatter.
         hashed = _hash_table(t) is not None
-        half = (_hashed_lookup if hashed else _column_walk)(t, ks, dil, pad, center)
+        half = _hashed_lookup(t, ks, dil, pad, center) if hashed else None
+        if half is None:
+            half = _grid_walk(t, ks, dil, pad, center) or _column_walk(t, ks, dil, pad, center)
         every = torch.arange(n, device=coords.device)
         pairs = [*half, (every, every), *((o, i) for i, o in reversed(half))]
         kmap = KernelMap(
@@ -530,79 +572,124 @@ def submanifold_map(
     return _cached(t, key, build)
 
 
-def _reached(
-    t: SparseVoxelTensor, ks: Triple, positions: list[torch.Tensor], out_shape: Triple
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Return ``(k_idx, i_idx, keys)`` of every (offset, input) pair that reaches an output.
+Reached = tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...]]
+
+
+def _reached(t: SparseVoxelTensor, ks: Triple, positions: list[torch.Tensor]) -> Reached:
+    """Return ``(k_idx, i_idx, (batch, x, y, z))`` of every (offset, input) pair reaching an output.
 
     ``positions[axis]`` is ``int64 [k_axis, N]``: the output coordinate on that axis that
     input ``i`` reaches through kernel index ``a`` on it, ``-1`` where it reaches none.
-    The pairs come offset by offset, inputs in row order; ``keys`` are the linear keys
-    of the outputs reached.  Working per axis keeps every full ``[K, N]`` step boolean.
+    The pairs come offset by offset, inputs in row order, with the coordinates of the
+    output each reaches.  Working per axis keeps every full ``[K, N]`` step boolean.
     """
     n = t.num_sites
     px, py, pz = positions
     valid = (px >= 0)[:, None, None] & (py >= 0)[None, :, None] & (pz >= 0)[None, None, :]
     a, b, c, i_idx = torch.nonzero(valid, as_tuple=True)
-    D, H, W = out_shape
-    batch = t.coords[:, 0].long()
-    keys = (batch[i_idx] * D + px.view(-1)[a * n + i_idx]) * H + py.view(-1)[b * n + i_idx]
-    keys = keys * W + pz.view(-1)[c * n + i_idx]
-    return (a * ks[1] + b) * ks[2] + c, i_idx, keys
+    site = (
+        t.coords[:, 0].long()[i_idx],
+        px.view(-1)[a * n + i_idx],
+        py.view(-1)[b * n + i_idx],
+        pz.view(-1)[c * n + i_idx],
+    )
+    return (a * ks[1] + b) * ks[2] + c, i_idx, site
 
 
-def _reached_by_tiles(
-    t: SparseVoxelTensor, ks: Triple, out_shape: Triple
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _reached_by_tiles(t: SparseVoxelTensor, ks: Triple, out_shape: Triple) -> Reached:
     """Return what :func:`_reached` does for ``stride = kernel_size``, no padding or dilation.
 
     The windows then tile the grid: every input reaches exactly the output ``coords //
     kernel_size`` through the offset ``coords % kernel_size`` (inside the output grid).
+    The pairs are sorted by offset later (:func:`_scatter_map`).
     """
-    xyz = t.coords[:, 1:].long()
-    size = torch.tensor(ks, device=xyz.device)
-    q, r = torch.div(xyz, size, rounding_mode="floor"), xyz % size
-    k_idx = (r[:, 0] * ks[1] + r[:, 1]) * ks[2] + r[:, 2]
-    inside = (q < torch.tensor(out_shape, device=xyz.device)).all(1)
-    if not bool(inside.all()):  # the last partial window of an axis is dropped
-        k_idx = torch.where(inside, k_idx, math.prod(ks))
-    k_idx, i_idx = torch.sort(k_idx, stable=True)
-    keep = int(inside.sum())
-    k_idx, i_idx = k_idx[:keep], i_idx[:keep]
+    site, k_idx, inside = [t.coords[:, 0]], None, None
+    for axis in range(3):
+        v = t.coords[:, axis + 1]
+        q = torch.div(v, ks[axis], rounding_mode="floor")
+        r = v - q * ks[axis]
+        k_idx = r if k_idx is None else k_idx * ks[axis] + r
+        if out_shape[axis] * ks[axis] < t.spatial_shape[axis]:  # a partial last window
+            fits = q < out_shape[axis]
+            inside = fits if inside is None else inside & fits
+        site.append(q)
+    i_idx = torch.arange(t.num_sites, device=t.coords.device)
+    if inside is not None and not bool(inside.all()):  # partial windows are dropped
+        i_idx = torch.nonzero(inside).flatten()
+        k_idx, site = k_idx[i_idx], [v[i_idx] for v in site]
+    return k_idx, i_idx, tuple(site)
+
+
+def _distinct_sites(
+    site: tuple[torch.Tensor, ...], out_shape: Triple
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Return ``(coords, inverse, counts)`` of the distinct sites among ``site = (b, x, y, z)``.
+
+    ``coords`` (``int32 [m, 4]``) are sorted lexicographically, ``inverse``
+    (``int64``) maps each entry to its row there and ``counts`` says how often
+    each occurs.  Counted in a dense grid over the sites' bounding box when it
+    has at most ``_GRID_CELLS`` cells (a ``bincount``), else sorted
+    (``torch.unique`` of the linear keys).
+    """
+    if site[0].numel():
+        low = [int(v.min()) for v in site]
+        extent = [int(v.max()) - lo + 1 for v, lo in zip(site, low, strict=True)]
+    else:
+        low, extent = [0, 0, 0, 0], [1, 1, 1, 1]
+    if math.prod(extent) <= _GRID_CELLS:
+        cells = site[0].long() - low[0]
+        for v, lo, e in zip(site[1:], low[1:], extent[1:], strict=True):
+            cells = cells.mul_(e).add_(v).sub_(lo)
+        dense = torch.bincount(cells, minlength=math.prod(extent))
+        present = dense > 0
+        occupied = torch.nonzero(present).flatten()
+        inverse = (torch.cumsum(present, 0) - 1).index_select(0, cells)
+        parts, rest = [], occupied
+        for e in reversed(extent):
+            parts.append(rest % e)
+            rest = rest // e
+        coords = torch.stack(parts[::-1], 1) + torch.tensor(low, device=cells.device)
+        return coords.to(torch.int32), inverse, dense.index_select(0, occupied)
     D, H, W = out_shape
-    q = q[i_idx]
-    keys = ((t.coords[i_idx, 0].long() * D + q[:, 0]) * H + q[:, 1]) * W + q[:, 2]
-    return k_idx, i_idx, keys
+    b, x, y, z = (v.long() for v in site)
+    keys = ((b * D + x) * H + y) * W + z
+    unique, inverse, counts = torch.unique(keys, return_inverse=True, return_counts=True)
+    return _coords_from_keys(unique, out_shape), inverse, counts
 
 
 def _scatter_map(
     t: SparseVoxelTensor,
     kind: str,
     geometry: tuple[Triple, Triple, Triple, Triple],
-    reached: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    reached: Reached,
     out_shape: Triple,
     min_count: int,
 ) -> KernelMap:
-    """Build a map from the pairs ``(k_idx, i_idx, keys)`` of :func:`_reached`.
+    """Build a map from the pairs ``(k_idx, i_idx, site)`` of :func:`_reached`.
 
     The output sites are the distinct sites reached by at least ``min_count`` pairs,
-    sorted by key.
+    sorted lexicographically.
     """
     ks, st, pad, dil = geometry
     device = t.coords.device
     K, n = math.prod(ks), t.num_sites
-    k_idx, i_idx, keys = reached
-    unique, inverse, counts = torch.unique(keys, return_inverse=True, return_counts=True)
+    k_idx, i_idx, site = reached
+    out_coords, inverse, counts = _distinct_sites(site, out_shape)
+    if k_idx.numel() > 1 and not bool((k_idx[1:] >= k_idx[:-1]).all()):
+        # offset by offset, inputs in row order: a stable sort (as uint8: several times faster)
+        narrow = torch.uint8 if K <= 256 else torch.int64
+        k_idx, order = torch.sort(k_idx.to(narrow), stable=True)
+        i_idx, inverse = i_idx.index_select(0, order), inverse.index_select(0, order)
+    k_idx = k_idx.long()
     if min_count > 1:
         keep = counts >= min_count
-        unique = unique[keep]
+        out_coords = out_coords[keep]
         new_row = torch.cumsum(keep, 0) - 1
         pair_kept = keep[inverse]
         k_idx, i_idx, inverse = k_idx[pair_kept], i_idx[pair_kept], new_row[inverse[pair_kept]]
-    neighbors = torch.full((unique.numel() * K,), -1, dtype=torch.int32, device=device)
+    neighbors = torch.full((out_coords.shape[0] * K,), -1, dtype=torch.int32, device=device)
     neighbors.scatter_(0, inverse * K + k_idx, i_idx.to(torch.int32))
     neighbors = neighbors.view(-1, K)
-    out_coords = _coords_from_keys(unique, out_shape)
     out_cache: dict = {}
     kmap = KernelMap(
         kind, ks, st, pad, dil, out_coords, out_shape, neighbors, n,
@@ -695,7 +782,7 @@ def conv_map(
                 if st[axis] > 1:
                     valid &= q * st[axis] == numerator
                 positions.append(torch.where(valid, q, -1))
-            reached = _reached(t, ks, positions, out_shape)
+            reached = _reached(t, ks, positions)
         geometry = (ks, st, pad, dil)
         return _scatter_map(t, "conv", geometry, reached, out_shape, min_active_inputs)
 
@@ -773,7 +860,7 @@ def transpose_map(
             step = torch.arange(ks[axis], device=t.coords.device)[:, None] * dil[axis]
             q = t.coords[None, :, axis + 1].long() * st[axis] - pad[axis] + step
             positions.append(torch.where((q >= 0) & (q < out_shape[axis]), q, -1))
-        reached = _reached(t, ks, positions, out_shape)
+        reached = _reached(t, ks, positions)
         return _scatter_map(t, "transpose", (ks, st, pad, dil), reached, out_shape, 1)
 
     return _cached(t, key, build)

@@ -388,10 +388,9 @@ def _checked_coords(
             f"coords must have shape [N, 4] (batch, x, y, z), got {list(coords.shape)}"
         )
     batch = coords[:, 0]
+    low, high = coords.aminmax(dim=0) if coords.shape[0] else (None, None)
     if batch_size is None:
-        batch_size = int(batch.max()) + 1 if batch.numel() else 1
-        if batch_size < 1:
-            batch_size = 1  # the negative id is reported below
+        batch_size = max(1, int(high[0]) + 1) if high is not None else 1
     else:
         if isinstance(batch_size, bool):
             raise TypeError(f"batch_size must be an int, got {batch_size!r}")
@@ -401,14 +400,19 @@ def _checked_coords(
             raise TypeError(f"batch_size must be an int, got {batch_size!r}") from None
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    bad = torch.nonzero((batch < 0) | (batch >= batch_size)).flatten()
-    if bad.numel():
-        row = int(bad[0])
-        raise ValueError(
-            f"coords row {row} has batch id {int(batch[row])}, outside [0, {batch_size}) for a "
-            f"batch of {batch_size} samples"
-        )
-    _check_inside(coords[:, 1:], shape, "coords", first_column=1)
+    # one pass for the bounds of every column; the offending row is looked for only on failure
+    limits = (batch_size, *shape)
+    if low is not None and (
+        int(low.min()) < 0 or any(h >= m for h, m in zip(high.tolist(), limits, strict=True))
+    ):
+        bad = torch.nonzero((batch < 0) | (batch >= batch_size)).flatten()
+        if bad.numel():
+            row = int(bad[0])
+            raise ValueError(
+                f"coords row {row} has batch id {int(batch[row])}, outside [0, {batch_size}) for "
+                f"a batch of {batch_size} samples"
+            )
+        _check_inside(coords[:, 1:], shape, "coords", first_column=1)
     D, H, W = shape
     if batch_size * D * H * W >= 2**62:
         raise ValueError(

@@ -1,5 +1,7 @@
 """Kernel maps against the dense rule and a slow dictionary reference, caching, errors."""
 
+from unittest import mock
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from sparse_strategies import fits, geometries, inputs, occupancy
 
 from graphnn.nn.functional import backend
+from graphnn.sparse3d import kernel_map
 from graphnn.sparse3d.kernel_map import (
     KernelMap,
     conv_map,
@@ -149,6 +152,31 @@ def test_inverse_map_is_the_reversed_conv_map_back_on_the_input_sites(x, geometr
 
 
 # --- caching ----------------------------------------------------------------------------
+
+
+@maps()
+@given(inputs(), geometries(), st.integers(1, 4))
+def test_without_the_dense_grid_the_sorted_keys_give_the_same_maps(x, geometry, min_active):
+    """Sites spread over a large box are looked up in the sorted keys instead of a grid."""
+    k, s, p, d = geometry
+    assume(fits(x, k, p, d))
+    odd = tuple(ki | 1 for ki in k)
+    min_active = min(min_active, k[0] * k[1] * k[2])
+
+    def build(t):
+        maps = [submanifold_map(t, odd, d), conv_map(t, k, s, p, d, min_active)]
+        axes = zip(t.spatial_shape, k, p, d, strict=True)
+        if all(n - 1 - 2 * pi + di * (ki - 1) >= 0 for n, ki, pi, di in axes):
+            maps.append(transpose_map(t, k, s, p, d))  # when its output grid is not empty
+        return maps
+
+    with_grid = build(x)
+    with mock.patch.object(kernel_map, "_GRID_CELLS", 0):
+        without = build(SparseVoxelTensor(x.coords, x.features, x.spatial_shape, x.batch_size))
+    for a, b in zip(with_grid, without, strict=True):
+        assert torch.equal(a.out_coords, b.out_coords)
+        assert torch.equal(a.neighbors, b.neighbors)
+        assert_pairs_consistent(b)
 
 
 def test_maps_are_cached_per_geometry_and_shared_by_tensors_with_the_same_sites():
