@@ -27,6 +27,26 @@ def median_seconds(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
+def paired_median_seconds(
+    ours: Callable[[], object], theirs: Callable[[], object], repeat: int
+) -> tuple[float, float]:
+    """Return the median wall times of ``ours`` and ``theirs``, timed turn about.
+
+    One untimed call of each comes first (allocator, caches).  Alternating the two
+    calls spreads the drift of a shared, noisy machine over both, so their ratio holds
+    better than that of two medians taken one after the other.
+    """
+    ours()
+    theirs()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, out in ((ours, times[0]), (theirs, times[1])):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 @dataclass
 class Row:
     case: str

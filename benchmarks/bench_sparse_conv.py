@@ -16,7 +16,8 @@ a small grid).  Rows:
   backward on the densified grid of one sample (the issue's goal: 5x).
 
 Every row runs graphnn and its peer in one process at one thread
-(``torch.set_num_threads(1)``, spconv's CPU kernels being single-threaded).
+(``torch.set_num_threads(1)``, spconv's CPU kernels being single-threaded),
+the two timed turn about (medians of ``--repeat`` calls each).
 The spconv rows are skipped, with a note, when spconv does not import
 (``pip install spconv==2.3.8 'cumm<0.8'``).  Last, the torch path's output and
 gradients are compared bitwise at 1 and 2 threads.
@@ -34,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks._harness import Row, median_seconds, report
+from benchmarks._harness import paired_median_seconds as paired
 from graphnn.sparse3d.conv import SparseConv3d, SubmanifoldConv3d
 from graphnn.sparse3d.kernel_map import conv_map, linear_keys, submanifold_map
 from graphnn.sparse3d.shapes import shapes
@@ -89,7 +91,7 @@ def timed(fn, repeat: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a 32^3 grid instead of 128^3")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     samples, render, size = (4, 14, 32) if args.quick else (8, 64, 128)
     torch.set_num_threads(1)
@@ -104,10 +106,11 @@ def main() -> None:
         return SparseVoxelTensor(coords, x.features, x.spatial_shape, x.batch_size)
 
     # --- map build ---------------------------------------------------------------------
-    subm_build = timed(lambda: submanifold_map(fresh(), 3), args.repeat)
-    down_build = timed(lambda: conv_map(fresh(), 2, 2), args.repeat)
     peer_subm = peer_down = None
-    if spconv is not None:
+    if spconv is None:
+        subm_build = timed(lambda: submanifold_map(fresh(), 3), args.repeat)
+        down_build = timed(lambda: conv_map(fresh(), 2, 2), args.repeat)
+    else:
         from spconv.core import ConvAlgo
         from spconv.pytorch.ops import get_indice_pairs
 
@@ -117,8 +120,12 @@ def main() -> None:
                 [1] * 3, [0] * 3, subm,
             )  # fmt: skip
 
-        peer_subm = timed(lambda: pairs(3, 1, True), args.repeat)
-        peer_down = timed(lambda: pairs(2, 2, False), args.repeat)
+        subm_build, peer_subm = paired(
+            lambda: submanifold_map(fresh(), 3), lambda: pairs(3, 1, True), args.repeat
+        )
+        down_build, peer_down = paired(
+            lambda: conv_map(fresh(), 2, 2), lambda: pairs(2, 2, False), args.repeat
+        )
     spconv_name = "spconv 2.3 (CPU)" if spconv is not None else "spconv (not installed)"
     rows.append(Row(f"map build, submanifold k=3, {name}", spconv_name, subm_build, peer_subm))
     rows.append(Row(f"map build, conv k=2 s=2, {name}", spconv_name, down_build, peer_down))
@@ -128,25 +135,31 @@ def main() -> None:
         layer = SubmanifoldConv3d(channels, channels, 3, bias=False)
         t = x.replace_features(torch.randn(x.num_sites, channels))
         with torch.no_grad():
-            layer(t)  # builds the map and the bag plan once
-            ours = median_seconds(lambda layer=layer, t=t: layer(t), args.repeat)
+            layer(t)  # builds the map and the tile plan once
             peer = None
-            if spconv is not None:
+            if spconv is None:
+                ours = median_seconds(lambda layer=layer, t=t: layer(t), args.repeat)
+            else:
                 theirs = spconv.SubMConv3d(channels, channels, 3, bias=False, indice_key="s")
                 theirs.weight.copy_(to_spconv_weight(layer.weight, (3, 3, 3)))
                 first = theirs(spconv.SparseConvTensor(t.features, coords, shape, x.batch_size))
                 check_equal(layer(t).features, first.features, f"submanifold {channels}")
                 again = first.replace_feature(t.features)
-                peer = median_seconds(lambda theirs=theirs, again=again: theirs(again), args.repeat)
+                ours, peer = paired(
+                    lambda layer=layer, t=t: layer(t),
+                    lambda theirs=theirs, again=again: theirs(again),
+                    args.repeat,
+                )
         case = f"SubmanifoldConv3d {channels}->{channels} k=3 forward, {name}"
         rows.append(Row(case, spconv_name, ours, peer))
 
     layer = SparseConv3d(32, 32, 2, stride=2, bias=False)
     features = torch.randn(x.num_sites, 32)
     with torch.no_grad():
-        ours = median_seconds(lambda: layer(fresh().replace_features(features)), args.repeat)
         peer = None
-        if spconv is not None:
+        if spconv is None:
+            ours = median_seconds(lambda: layer(fresh().replace_features(features)), args.repeat)
+        else:
             theirs = spconv.SparseConv3d(32, 32, 2, 2, bias=False)
             theirs.weight.copy_(to_spconv_weight(layer.weight, (2, 2, 2)))
 
@@ -160,8 +173,39 @@ def main() -> None:
                 sorted_rows(out.indices, out.features, y.spatial_shape),
                 "strided conv",
             )
-            peer = median_seconds(run_theirs, args.repeat)
+            ours, peer = paired(
+                lambda: layer(fresh().replace_features(features)), run_theirs, args.repeat
+            )
     rows.append(Row(f"SparseConv3d 32->32 k=2 s=2 map + forward, {name}", spconv_name, ours, peer))
+
+    with torch.no_grad():  # the same layer on a built map (both sides keep their pairs)
+        t = fresh().replace_features(features)
+        layer(t)
+        peer = None
+        if spconv is None:
+            ours = median_seconds(lambda: layer(t), args.repeat)
+        else:
+            from spconv.core import ConvAlgo
+            from spconv.pytorch import functional as spconv_functional
+            from spconv.pytorch.ops import get_indice_pairs
+
+            out_ids, pairs_, counts = get_indice_pairs(
+                coords, x.batch_size, shape, ConvAlgo.Native, [2] * 3, [2] * 3, [0] * 3,
+                [1] * 3, [0] * 3, False,
+            )  # fmt: skip
+
+            def conv_theirs():
+                return spconv_functional.indice_conv(
+                    features, theirs.weight, pairs_, counts, out_ids.shape[0], ConvAlgo.Native
+                )
+
+            check_equal(
+                layer(t).features,
+                sorted_rows(out_ids, conv_theirs(), layer(t).spatial_shape),
+                "strided conv on a built map",
+            )
+            ours, peer = paired(lambda: layer(t), conv_theirs, args.repeat)
+    rows.append(Row(f"SparseConv3d 32->32 k=2 s=2 forward, {name}", spconv_name, ours, peer))
 
     # --- forward + backward against dense conv3d ---------------------------------------
     one = SparseVoxelTensor(

@@ -14,7 +14,9 @@ Backends, chosen as in :mod:`graphnn.nn.functional` (and with its
 :func:`~graphnn.nn.functional.backend` switch):
 
 * torch (the CPU, and CUDA without triton): the output rows are cut into
-  tiles of ``_TILE_ROWS`` (1024); per tile, one ``index_select`` gathers the
+  tiles of about ``_TILE_PAIRS`` (16384) pairs, a power of two of rows (1024
+  rows for a 3x3x3 submanifold map on surfaces, 4096 for a 2x2x2 stride-2
+  map); per tile, one ``index_select`` gathers the
   input rows of all its pairs (listed offset by offset), one GEMM per offset
   multiplies that offset's slice with ``W[k]``, and one ``embedding_bag``
   sums each output row's products (the pairs listed per output row, by
@@ -42,6 +44,8 @@ weight gradient the weight's dtype.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -196,8 +200,14 @@ class _SparseConv(torch.autograd.Function):
         return grad_input, grad_weight, None
 
 
-#: Output rows per tile of the torch path: a tile's gathered rows and products stay in cache.
-_TILE_ROWS = 1024
+#: Pairs per tile of the torch path (about): a tile's gathered rows and products stay in cache.
+_TILE_PAIRS = 16384
+
+
+def _tile_rows(pairs: int, rows: int) -> int:
+    """Return the power of two of output rows nearest to ``_TILE_PAIRS`` pairs at this density."""
+    per_row = max(pairs, 1) / max(rows, 1)
+    return 2 ** max(0, round(math.log2(max(_TILE_PAIRS / per_row, 1))))
 
 
 class _Plan:
@@ -206,7 +216,7 @@ class _Plan:
     The pairs ``(in_rows[k], out_rows[k])`` of each offset ``k`` map input rows
     to ``n_out`` output rows; ``identity`` is the offset whose pairs are
     ``(o, o)`` for every row (the submanifold centre, run as one plain GEMM), or
-    ``-1``.  The output rows are cut into tiles of ``_TILE_ROWS``; within a tile
+    ``-1``.  The output rows are cut into tiles (:func:`_tile_rows`); within a tile
     the pairs are listed offset by offset, so that one ``index_select`` gathers
     a tile's input rows, one GEMM per offset multiplies a contiguous slice of
     them, and one ``embedding_bag`` sums each output row's products (its bag
@@ -222,10 +232,11 @@ class _Plan:
     """
 
     def __init__(self, in_rows: list, out_rows: list, n_out: int, identity: int) -> None:
-        K, T = len(out_rows), _TILE_ROWS
+        K = len(out_rows)
         self.n_out, self.identity = n_out, identity
         lists = [(k, i, o) for k, (i, o) in enumerate(zip(in_rows, out_rows, strict=True))]
         lists = [_by_output_row(k, i, o) for k, i, o in lists if k != identity and o.numel()]
+        T = self.tile_rows = _tile_rows(sum(o.numel() for _, _, o in lists), n_out)
         device = out_rows[0].device if out_rows else torch.device("cpu")
         n_tiles = -(-n_out // T)
         bounds = torch.arange(n_tiles + 1, device=device) * T
