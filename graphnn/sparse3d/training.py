@@ -264,7 +264,7 @@ def _forward(
     return x, logits
 
 
-def _check_labels(batch: SparseBatch, n_classes: int, where: str) -> None:
+def _check_labels(batch: SparseBatch, n_classes: float, where: str) -> None:
     """Raise naming the first sample that is unlabeled or has a label outside the outputs."""
     labels = batch.labels
     bad = (labels < 0) | (labels >= n_classes)
@@ -286,6 +286,49 @@ def _loss_value(loss: Loss, logits: torch.Tensor, labels: torch.Tensor, where: s
             f"{where}: loss(logits, labels) must return a scalar tensor (the batch mean), got {got}"
         )
     return value.reshape(())
+
+
+def _hidden_module(network: nn.Module, name: object, where: str) -> nn.Module:
+    """Return the submodule called ``name`` (or the layer of that graph node)."""
+    modules = dict(network.named_modules())
+    if isinstance(name, str):
+        for key in (name, f"layers.{name}"):
+            if key and key in modules:
+                return modules[key]
+    names = [n for n in modules if n]
+    shown = ", ".join(repr(n.removeprefix("layers.")) for n in names[:20])
+    more = f" and {len(names) - 20} more" if len(names) > 20 else ""
+    raise ValueError(
+        f"{where}: hidden={name!r} names no layer of the network (layers without parameters "
+        f"or state, such as skip merges, cannot be chosen); its layers are {shown}{more}"
+    )
+
+
+def _are_logits(out: object, batch_size: int) -> bool:
+    return isinstance(out, torch.Tensor) and out.dim() == 2 and out.shape[0] == batch_size
+
+
+def _embeddings(captured: list, batch_size: int, hidden: str, where: str) -> torch.Tensor:
+    """Return ``[B, D]`` embeddings from the hidden layer's output of this batch."""
+    if len(captured) != 1:
+        raise ValueError(
+            f"{where}: the layer hidden={hidden!r} ran {len(captured)} times in one forward pass; "
+            "it must run exactly once"
+        )
+    out = captured[0]
+    if isinstance(out, SparseVoxelTensor):
+        sample = out.coords[:, 0].long()
+        sums = out.features.new_zeros(batch_size, out.features.shape[1])
+        sums = sums.index_add(0, sample, out.features)
+        counts = torch.bincount(sample, minlength=batch_size).clamp_(min=1)
+        return sums / counts.to(sums.dtype)[:, None]
+    if _are_logits(out, batch_size):
+        return out
+    got = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+    raise ValueError(
+        f"{where}: the layer hidden={hidden!r} must return a SparseVoxelTensor or one embedding "
+        f"per sample [{batch_size}, D], got {got}"
+    )
 
 
 def _holds(optimizer: torch.optim.Optimizer, params: list[nn.Parameter]) -> bool:
@@ -333,6 +376,7 @@ def train_epoch(
     momentum: float = 0.9,
     weight_decay: float = 0.0,
     loss: Loss | None = None,
+    hidden: str | None = None,
     num_workers: int = 0,
     progress: bool | None = None,
     device: torch.device | str | None = None,
@@ -361,9 +405,19 @@ def train_epoch(
         For the cached SGD; ignored with an ``optimizer``.
     loss : callable, optional
         ``loss(logits, labels)`` returning the batch mean; default
-        ``torch.nn.functional.cross_entropy``.  A loss on hidden activations
-        can read them from forward hooks
-        (``torch.nn.Module.register_forward_hook``), which run before it.
+        ``torch.nn.functional.cross_entropy``.  With ``hidden``, the loss
+        gets that layer's embeddings instead of the logits.
+    hidden : str, optional
+        Train on a hidden layer: the name of a submodule of ``network`` (as
+        in ``named_modules()``; for a
+        :class:`~graphnn.sparse3d.network.SparseNetwork` also a node name of
+        its graph) whose output, one embedding per sample, goes to
+        ``loss(embeddings [B, D], labels)`` — e.g. a
+        :class:`~graphnn.sparse3d.retrieval.TripletLoss` for shape retrieval.
+        A sparse output is averaged over each sample's sites (a sample with
+        no sites there gets zeros); a dense one must be ``[B, D]``.  The
+        network's output then need not be logits: the error rate is counted
+        where it is ``[B, C]`` and is NaN otherwise.
     num_workers : int, default 0
         Loader worker processes.
     progress : bool, optional
@@ -383,7 +437,9 @@ def train_epoch(
     ValueError
         For an empty or unlabeled data set (the first unlabeled sample is
         named), a label outside the network's outputs, bad hyper-parameters,
-        or a network whose output is not ``[B, C]``.
+        a network whose output is not ``[B, C]`` (without ``hidden``), or a
+        ``hidden`` name that is no submodule (the names are listed) or whose
+        output is not one embedding per sample.
 
     Examples
     --------
@@ -409,37 +465,59 @@ def train_epoch(
     device = _device(network, device)
     count = getattr(network, "multiply_adds", None)
     samples = errors = multiply_adds = 0
+    counted = True  # whether every batch's output was logits (else the error rate is NaN)
     total = 0.0
     start = time.perf_counter()
     was_training = network.training
     network.train()
+    captured: list = []
+    handle = None
+    if hidden is not None:
+        module = _hidden_module(network, hidden, where)
+        handle = module.register_forward_hook(lambda _m, _i, out: captured.append(out))
     loader = dataset.loader(batch_size, shuffle=True, num_workers=num_workers)
     bar = tqdm(loader, desc="train", unit="batch", leave=False, disable=_quiet(progress))
     try:
         for batch in bar:
-            x, logits = _forward(network, batch, device, where)
-            _check_labels(batch, logits.shape[1], where)
+            if hidden is None:
+                x, logits = _forward(network, batch, device, where)
+                _check_labels(batch, logits.shape[1], where)
+                target = logits
+            else:
+                captured.clear()
+                x = SparseVoxelTensor.from_batch(batch.to(device))
+                out = network(x)
+                B = batch.batch_size
+                logits = out if _are_logits(out, B) else None
+                _check_labels(batch, logits.shape[1] if logits is not None else math.inf, where)
+                target = _embeddings(captured, B, hidden, where)
             labels = batch.labels.to(device)
-            value = _loss_value(loss, logits, labels, where)
+            value = _loss_value(loss, target, labels, where)
             optimizer.zero_grad(set_to_none=True)
             value.backward()
             optimizer.step()
             samples += batch.batch_size
             total += value.item() * batch.batch_size
-            errors += int((logits.detach().argmax(dim=1) != labels).sum())
+            if logits is None:
+                counted = False
+            else:
+                errors += int((logits.detach().argmax(dim=1) != labels).sum())
             if callable(count):
                 with torch.no_grad():
                     multiply_adds += int(count(x))
-            bar.set_postfix(loss=f"{total / samples:.4g}", error=f"{errors / samples:.3f}")
+            error = f"{errors / samples:.3f}" if counted else "-"
+            bar.set_postfix(loss=f"{total / samples:.4g}", error=error)
     finally:
         bar.close()
+        if handle is not None:
+            handle.remove()
         network.train(was_training)
     if hasattr(dataset, "set_epoch"):
         dataset.set_epoch(getattr(dataset, "epoch", 0) + 1)
     seconds = time.perf_counter() - start
     return EpochReport(
         samples=samples,
-        error_rate=errors / samples,
+        error_rate=errors / samples if counted else math.nan,
         mean_loss=total / samples,
         multiply_adds_per_sample=multiply_adds / samples if callable(count) else None,
         seconds=seconds,

@@ -344,3 +344,75 @@ def test_empty_data_set():
     for call in (train_epoch, evaluate, predict, fit):
         with pytest.raises(ValueError, match="is empty"):
             call(network(), empty)
+
+
+# --- a loss on a hidden layer ------------------------------------------------------------
+
+
+def pooled_embeddings(net, batch, layer):
+    """Mean over each sample's sites of ``layer``'s activations, in batch order."""
+    [act] = [a for a in net.layer_activations(batch) if a.name == layer]
+    sample = act.coords[:, 0].long()
+    B = batch.batch_size
+    sums = torch.zeros(B, act.features.shape[1]).index_add(0, sample, act.features)
+    return sums / torch.bincount(sample, minlength=B).clamp(min=1)[:, None]
+
+
+def test_a_triplet_loss_on_a_hidden_layer_trains_an_embedding():
+    from graphnn.sparse3d.batch import collate
+    from graphnn.sparse3d.network import SparseNetwork
+    from graphnn.sparse3d.retrieval import TripletLoss, retrieval_metrics
+
+    data = shapes(6, classes=["box", "sphere", "torus"], seed=1)
+    test = shapes(6, kind="test", classes=["box", "sphere", "torus"], seed=2)
+    torch.manual_seed(0)
+    net = SparseNetwork(in_features=1)  # no classifier: the last layer is the embedding
+    net.add_conv(8, 3, activation="relu").add_conv(16, 2, 2, activation=None)
+    embedding = net.output_node
+    test = collate([test[i] for i in range(len(test))])  # one pose per test shape, kept
+    before = retrieval_metrics(pooled_embeddings(net, test, embedding), test.labels)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
+    loss = TripletLoss(margin=0.2, distance="cosine")
+    reports = [
+        train_epoch(net, data, batch_size=9, optimizer=optimizer, loss=loss, hidden=embedding)
+        for _ in range(12)
+    ]
+    after = retrieval_metrics(pooled_embeddings(net, test, embedding), test.labels)
+    assert all(r.error_rate != r.error_rate for r in reports)  # NaN: no logits to count
+    first, last = (sum(r.mean_loss for r in part) / 3 for part in (reports[:3], reports[-3:]))
+    assert last < first
+    # mAP on held-out shapes: 0.70 -> 0.84 here (seeds 0-5 of the network: up by 0.02 to 0.14)
+    assert after.mean_average_precision > before.mean_average_precision + 0.05
+
+
+def test_a_hidden_dense_layer_of_a_sequential_network():
+    net, seen = network(), []
+    loss = lambda emb, labels: seen.append(emb.shape) or emb.pow(2).mean()  # noqa: E731
+    report = train_epoch(net, shapes(2), batch_size=2, loss=loss, hidden="5")
+    assert seen == [torch.Size([2, 16])] * 2  # the pooled [B, 16] before the classifier
+    assert 0 <= report.error_rate <= 1  # the output still is logits, so errors are counted
+
+
+class Lift(nn.Module):
+    def forward(self, x):
+        return x.unsqueeze(2)
+
+
+class Unfit(nn.Module):
+    """A network with a layer that never runs and one whose output is no embedding."""
+
+    def __init__(self):
+        super().__init__()
+        self.net, self.lift, self.unused = network(), Lift(), nn.Linear(2, 2)
+
+    def forward(self, x):
+        return self.lift(self.net(x))
+
+
+def test_hidden_layer_errors():
+    with pytest.raises(ValueError, match=r"hidden='nope' names no layer.*'0', '1'"):
+        train_epoch(network(), shapes(1), batch_size=2, hidden="nope")
+    with pytest.raises(ValueError, match=r"hidden='unused' ran 0 times"):
+        train_epoch(Unfit(), shapes(1), batch_size=2, hidden="unused")
+    with pytest.raises(ValueError, match=r"must return a SparseVoxelTensor or one embedding"):
+        train_epoch(Unfit(), shapes(1), batch_size=2, hidden="lift", loss=lambda e, y: e.sum())
