@@ -44,9 +44,10 @@ Site look-up
     half mirrors them) in a dense ``int32`` grid over the sites' bounding
     box, widened by the kernel's reach so that a shifted index never wraps,
     which holds each site's row: one gather per offset.  Where that grid
-    would exceed ``_GRID_CELLS`` cells (sites spread over a large box), it
-    uses one ``torch.searchsorted`` per kernel column ``(a, b)`` of the
-    sorted keys instead, then steps along ``z``.  Strided and transposed maps
+    would exceed ``_GRID_CELLS`` cells or ``_GRID_PER_SITE`` cells per site
+    (sites spread thinly over a large box), it uses one
+    ``torch.searchsorted`` per kernel column ``(a, b)`` of the sorted keys
+    instead, then steps along ``z``.  Strided and transposed maps
     list the output each (offset, input) pair reaches, axis by axis (a kernel
     that tiles the grid, ``stride = kernel_size``, reaches one output per
     input directly), and count the distinct outputs in a dense grid over
@@ -99,8 +100,10 @@ __all__ = [
 
 Triple = tuple[int, int, int]
 
-#: Most cells of a dense look-up grid over the sites' bounding box (int32 or int64 each).
+#: Most cells of a dense look-up grid over the sites' bounding box (int32 or int64 each),
+#: and most cells per site (beyond, filling and scanning the grid costs more than sorting).
 _GRID_CELLS = 2**24
+_GRID_PER_SITE = 64
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -455,7 +458,7 @@ def _grid_walk(
     The grid holds the row of every site (``-1`` elsewhere) over the box that
     encloses the sites, widened by ``pad`` on every side so that no shifted
     index wraps; each offset is then one gather of it.  Returns None when the
-    grid would exceed ``_GRID_CELLS`` cells (large, spread-out site sets).
+    grid would exceed ``_GRID_CELLS`` cells, or ``_GRID_PER_SITE`` per site.
     """
     n = t.num_sites
     if n == 0:
@@ -463,7 +466,8 @@ def _grid_walk(
     xyz = t.coords[:, 1:]
     low = xyz.amin(0)
     extent = [int(e) + 2 * p for e, p in zip((xyz.amax(0) - low + 1).tolist(), pad, strict=True)]
-    if t.batch_size * math.prod(extent) > _GRID_CELLS:
+    cells_needed = t.batch_size * math.prod(extent)
+    if cells_needed > min(_GRID_CELLS, _GRID_PER_SITE * n):  # too large, or mostly empty
         return None
     device = t.coords.device
     c = (xyz - low).long()
@@ -628,7 +632,8 @@ def _distinct_sites(
     ``coords`` (``int32 [m, 4]``) are sorted lexicographically, ``inverse``
     (``int64``) maps each entry to its row there and ``counts`` says how often
     each occurs.  Counted in a dense grid over the sites' bounding box when it
-    has at most ``_GRID_CELLS`` cells (a ``bincount``), else sorted
+    has at most ``_GRID_CELLS`` cells and ``_GRID_PER_SITE`` per entry (a
+    ``bincount``), else sorted
     (``torch.unique`` of the linear keys).
     """
     if site[0].numel():
@@ -636,7 +641,7 @@ def _distinct_sites(
         extent = [int(v.max()) - lo + 1 for v, lo in zip(site, low, strict=True)]
     else:
         low, extent = [0, 0, 0, 0], [1, 1, 1, 1]
-    if math.prod(extent) <= _GRID_CELLS:
+    if math.prod(extent) <= min(_GRID_CELLS, _GRID_PER_SITE * site[0].numel()):
         cells = site[0].long() - low[0]
         for v, lo, e in zip(site[1:], low[1:], extent[1:], strict=True):
             cells = cells.mul_(e).add_(v).sub_(lo)
