@@ -655,9 +655,7 @@ def _distinct_sites(
             rest = rest // e
         coords = torch.stack(parts[::-1], 1) + torch.tensor(low, device=cells.device)
         return coords.to(torch.int32), inverse, dense.index_select(0, occupied)
-    D, H, W = out_shape
-    b, x, y, z = (v.long() for v in site)
-    keys = ((b * D + x) * H + y) * W + z
+    keys = linear_keys(torch.stack(site, 1), out_shape)
     unique, inverse, counts = torch.unique(keys, return_inverse=True, return_counts=True)
     return _coords_from_keys(unique, out_shape), inverse, counts
 
