@@ -1,0 +1,47 @@
+"""What every ``graphnn`` command shares: printing, flags, progress bars, errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from tqdm.auto import tqdm
+
+__all__ = ["CommandError", "add_common_flags", "progress", "say"]
+
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """A command cannot go on; the message is printed as one line (exit status 1)."""
+
+
+def say(args: argparse.Namespace, *lines: object) -> None:
+    """Print ``lines`` unless ``--quiet`` was given."""
+    if not getattr(args, "quiet", False):
+        print(*lines, sep="\n")
+
+
+def progress(
+    args: argparse.Namespace, items: Iterable[T], *, desc: str, total: int | None = None
+) -> Iterator[T]:
+    """Wrap a long loop in a progress bar on standard error.
+
+    The bar is shown only on a terminal and never with ``--quiet``.
+    """
+    disable = getattr(args, "quiet", False) or not sys.stderr.isatty()
+    yield from tqdm(items, desc=desc, total=total, disable=disable, leave=False)
+
+
+def add_common_flags(parser: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
+    """Add ``--debug`` and ``--quiet``, accepted before and after the command.
+
+    After the command their default is ``SUPPRESS``, so that leaving them out
+    there does not undo them when they were given before it.
+    """
+    parser.add_argument(
+        "--debug", action="store_true", default=default, help="show tracebacks on errors"
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", default=default, help="print less")
