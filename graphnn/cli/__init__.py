@@ -6,6 +6,8 @@ Usage::
     graphnn info STRUCTURE.graphml [--json]
     graphnn prune MODEL_OR_STRUCTURE.graphml --sparsity S [--saliency NAME] [--remove-dead]
                   [--out FILE] [--seed N]
+    graphnn voxelize MESH.off [--size N] [--features NAMES] [--rotate] [--png FILE]
+                     [--out FILE.npz] [--seed N]
 
 Each command lives in its own module of this package and registers itself
 with ``add_parser``.  Errors are reported as one line on standard error with
@@ -20,13 +22,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from graphnn.cli import demo, info, prune
+from graphnn.cli import demo, info, prune, voxelize
 from graphnn.cli._common import CommandError, add_common_flags
 from graphnn.structure.exceptions import GraphnnError
 
 __all__ = ["main"]
 
-_COMMANDS = (demo, info, prune)
+_COMMANDS = (demo, info, prune, voxelize)
 
 
 def _parser() -> argparse.ArgumentParser:
