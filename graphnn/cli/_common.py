@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from tqdm.auto import tqdm
 
-__all__ = ["CommandError", "add_common_flags", "progress", "say"]
+__all__ = ["CommandError", "add_common_flags", "progress", "say", "show_progress"]
 
 T = TypeVar("T")
 
@@ -31,8 +31,17 @@ def progress(
 
     The bar is shown only on a terminal and never with ``--quiet``.
     """
-    disable = getattr(args, "quiet", False) or not sys.stderr.isatty()
+    disable = not show_progress(args)
     yield from tqdm(items, desc=desc, total=total, disable=disable, leave=False)
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether progress bars are shown: on a terminal, without ``--quiet``.
+
+    Pass it to the library's own ``progress=`` options (``sparse3d.fit``, ...)
+    so that their bars follow the same rule as :func:`progress`.
+    """
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
 def add_common_flags(parser: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
