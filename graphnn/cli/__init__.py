@@ -10,6 +10,7 @@ Usage::
                      [--out FILE.npz] [--seed N]
     graphnn train3d [--data DIR|shapes] [--epochs E] [--size N] [--out DIR] [--seed N]
                     [--quick]
+    graphnn bench [--quick] [--only NAME ...] [--repeat N] [--json FILE]
 
 Each command lives in its own module of this package and registers itself
 with ``add_parser``.  Errors are reported as one line on standard error with
@@ -24,13 +25,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from graphnn.cli import demo, info, prune, train3d, voxelize
+from graphnn.cli import bench, demo, info, prune, train3d, voxelize
 from graphnn.cli._common import CommandError, add_common_flags
 from graphnn.structure.exceptions import GraphnnError
 
 __all__ = ["main"]
 
-_COMMANDS = (demo, info, prune, voxelize, train3d)
+_COMMANDS = (demo, info, prune, voxelize, train3d, bench)
 
 
 def _parser() -> argparse.ArgumentParser:
