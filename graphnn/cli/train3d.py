@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 
 from graphnn.cli._common import CommandError, add_common_flags, say, show_progress
+from graphnn.sparse3d.architectures import deep_c2
 from graphnn.sparse3d.dataset import SparseDataset
-from graphnn.sparse3d.network import SparseNetwork
 from graphnn.sparse3d.shapes import SHAPES
 from graphnn.sparse3d.training import evaluate, fit
 from graphnn.structure.graphml import write_graphml
@@ -28,22 +28,6 @@ _SETTINGS = (
     ("width", 16, 4),
     ("repeats", 3, 1),
 )
-
-
-def deep_c2(n_classes: int, width: int) -> SparseNetwork:
-    """SparseConvNet's DeepC2 with batch norm: six blocks of ``width * (i + 1)`` features.
-
-    Each block is a 2x2x2 convolution, batch norm, very leaky ReLU and, in the
-    first five, a 3x3x3 max pool of stride 2; then the classifier.  The input
-    size, computed backwards, is 126.
-    """
-    network = SparseNetwork(dimension=3, in_features=1, n_classes=n_classes)
-    for i in range(6):
-        network.add_conv(width * (i + 1), 2, 1, activation=None).add_batch_norm()
-        network.add_activation("vleakyrelu")
-        if i < 5:
-            network.add_max_pool(3, 2)
-    return network.add_classifier()
 
 
 def _settle(args: argparse.Namespace) -> None:

@@ -17,7 +17,8 @@ activations, dropout and :class:`ToDense`.  Kernel maps
 (:mod:`~graphnn.sparse3d.kernel_map`) are built once per geometry and shared
 through the tensor's cache.  :func:`triplet_loss` and :func:`retrieval_metrics`
 (NN, first/second tier, E-measure, DCG, mAP) serve shape retrieval.
-:class:`SparseNetwork` is a network of these layers held as a networkx DAG,
+:class:`SparseNetwork` is a network of these layers held as a networkx DAG
+(:func:`deep_c2`: SparseConvNet's DeepC2, ready-made),
 with PySparseConvNet's builder and workflow (:func:`fit`, :func:`train_epoch`,
 :func:`evaluate` with test-time augmentation, :func:`predict`).
 
@@ -30,6 +31,7 @@ Examples
 (4, 4, [0, 0, 1, 1])
 """
 
+from graphnn.sparse3d.architectures import deep_c2
 from graphnn.sparse3d.augment import random_affine, random_rotation, random_translation
 from graphnn.sparse3d.batch import Sample, SparseBatch, collate
 from graphnn.sparse3d.conv import (
@@ -126,6 +128,7 @@ __all__ = [
     "TripletLoss",
     "VoxelPicture",
     "collate",
+    "deep_c2",
     "evaluate",
     "fit",
     "grid_coordinates",
