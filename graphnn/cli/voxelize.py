@@ -11,50 +11,13 @@ import numpy as np
 
 from graphnn.cli._common import CommandError, add_common_flags, say
 from graphnn.sparse3d.picture import Off3DPicture
+from graphnn.sparse3d.render import plot_sites
 
 __all__ = ["add_parser"]
-
-#: Most sites drawn in the 3D panel of the picture (a random subset beyond it).
-_SCATTER_LIMIT = 20_000
 
 
 def _triple(values: np.ndarray) -> str:
     return "[" + ", ".join(f"{v:.4g}" for v in values.tolist()) + "]"
-
-
-def _render(coords: np.ndarray, path: Path, title: str, seed: int) -> None:
-    """Draw the sites in 3D and as three depth projections (nearest site brighter); save."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise CommandError(
-            "--png needs matplotlib; install it with `pip install graphnn[examples]`"
-        ) from error
-    figure = Figure(figsize=(14.0, 3.8), layout="constrained")
-    FigureCanvasAgg(figure)
-    figure.suptitle(title)
-    shown = coords
-    if len(coords) > _SCATTER_LIMIT:
-        rng = np.random.default_rng(seed)
-        shown = coords[rng.choice(len(coords), _SCATTER_LIMIT, replace=False)]
-    axes = figure.add_subplot(1, 4, 1, projection="3d")
-    axes.scatter(*shown.T, c=shown[:, 2], s=2, marker="s", cmap="viridis", depthshade=True)
-    axes.set_xlabel("x"), axes.set_ylabel("y"), axes.set_zlabel("z")
-    axes.set_box_aspect(np.ptp(coords, axis=0) + 1 if len(coords) else None)
-    low = coords.min(axis=0) if len(coords) else np.zeros(3, np.int64)
-    extent = coords.max(axis=0) - low + 1 if len(coords) else np.ones(3, np.int64)
-    local = coords - low
-    for panel, (depth, (a, b)) in enumerate(((2, (0, 1)), (1, (0, 2)), (0, (1, 2))), start=2):
-        image = np.full((extent[b], extent[a]), -1.0)  # rows b, columns a; -1 = no site
-        np.maximum.at(image, (local[:, b], local[:, a]), local[:, depth].astype(float))
-        image = np.where(image < 0, np.nan, (image + 1) / extent[depth])
-        axes = figure.add_subplot(1, 4, panel)
-        axes.imshow(image, origin="lower", cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        names = "xyz"
-        axes.set_title(f"{names[a]}-{names[b]}, brighter: higher {names[depth]}")
-        axes.set_xlabel(names[a]), axes.set_ylabel(names[b])
-    figure.savefig(path)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -119,7 +82,10 @@ def _run(args: argparse.Namespace) -> int:
         lines.append(f"wrote {args.out}")
     if args.png:
         title = f"{Path(args.mesh).name}: render size {args.size}, {len(coords)} sites"
-        _render(coords, Path(args.png), title, args.seed)
+        try:
+            plot_sites(coords, Path(args.png), title=title, seed=args.seed)
+        except ImportError as error:
+            raise CommandError(str(error)) from error
         lines.append(f"wrote {args.png}")
     say(args, *lines)
     return 0

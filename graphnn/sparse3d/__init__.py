@@ -66,6 +66,7 @@ from graphnn.sparse3d.pool import (
     SparseGlobalMaxPool,
     SparseMaxPool3d,
 )
+from graphnn.sparse3d.render import plot_sites
 from graphnn.sparse3d.retrieval import (
     RetrievalMetrics,
     TripletLoss,
@@ -132,6 +133,7 @@ __all__ = [
     "evaluate",
     "fit",
     "grid_coordinates",
+    "plot_sites",
     "predict",
     "random_affine",
     "random_rotation",
