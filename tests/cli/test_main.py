@@ -84,3 +84,16 @@ def test_usage_errors_exit_with_2(argv, capsys):
 def test_common_flags_before_or_after_the_command(argv, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_a_closed_pipe_ends_the_command_quietly(monkeypatch, tmp_path, capsys):
+    import graphnn.cli.info
+
+    def closed(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(graphnn.cli.info, "_run", closed)
+    path = tmp_path / "net.graphml"
+    write_graphml(layered([2, 2], seed=0), path)
+    assert main(["info", str(path)]) == 1
+    assert capsys.readouterr().err == ""
