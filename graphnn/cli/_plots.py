@@ -1,15 +1,15 @@
-"""The pictures of ``graphnn demo``: structures before and after pruning, a DAG, voxels.
+"""The pictures of ``graphnn demo``: a structure before and after pruning, drawn by layers.
 
 Each function draws on its own matplotlib figure with the non-interactive
 Agg canvas (no window opens, pyplot's global state is left alone), saves it
 and returns the path.  matplotlib is imported only when a function is
-called.  Accuracy against sparsity is :func:`graphnn.prune.plot_history`.
+called.  Accuracy against sparsity is :func:`graphnn.prune.plot_history`,
+voxels are :func:`graphnn.sparse3d.plot_sites`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +23,7 @@ from graphnn.structure.validation import WEIGHT
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["draw_layered", "structure_comparison", "voxel_shapes"]
+__all__ = ["draw_layered", "structure_comparison"]
 
 #: Colours of the node roles (the others are hidden units).
 _ROLE_COLOURS = {INPUT: "tab:blue", OUTPUT: "tab:red"}
@@ -73,7 +73,7 @@ def structure_comparison(
     ...     structure_comparison({"a": G, "b": H}, Path(folder) / "s.png").stat().st_size > 0
     True
     """
-    figure = _figure(10.0, 4.0)
+    figure = _figure(10.0, 4.4)
     widths_axes, degree_axes = figure.subplots(1, 2)
     bar = 0.8 / len(graphs)
     for k, (label, G) in enumerate(graphs.items()):
@@ -94,7 +94,8 @@ def structure_comparison(
     degree_axes.set_title("degree distribution")
     for axes in (widths_axes, degree_axes):
         axes.grid(True, alpha=0.3)
-        axes.legend()
+    handles, labels = widths_axes.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=len(graphs))
     if title:
         figure.suptitle(title)
     return _save(figure, path)
@@ -185,94 +186,4 @@ def draw_layered(G: nx.DiGraph, path: str | os.PathLike, *, title: str | None = 
     axes.legend(handles=legend, loc="upper right", fontsize=8)
     if title:
         axes.set_title(title)
-    return _save(figure, path)
-
-
-def _cube_faces(coords: np.ndarray) -> np.ndarray:
-    """Return the faces of the voxels ``coords [N, 3]`` that no other voxel covers.
-
-    Each face is four corners ``[M, 4, 3]``, ordered counter-clockwise seen
-    from outside, so its normal points out of the solid.
-    """
-    grid = np.zeros(coords.max(axis=0) + 3, dtype=bool)  # a free border all round
-    grid[tuple((coords + 1).T)] = True
-    corners = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=float)
-    faces = []
-    for axis in range(3):
-        b, c = (axis + 1) % 3, (axis + 2) % 3
-        for side in (0, 1):
-            neighbour = np.roll(grid, 1 - 2 * side, axis=axis)  # the voxel beyond the face
-            at = np.argwhere(grid & ~neighbour).astype(float) - 1.0
-            at[:, axis] += side
-            square = np.zeros((4, 3))
-            square[:, b], square[:, c] = corners[:, 0], corners[:, 1]
-            if side == 0:
-                square = square[::-1]
-            faces.append(at[:, None, :] + square[None])
-    return np.concatenate(faces)
-
-
-def voxel_shapes(
-    shapes: Sequence[tuple[str, np.ndarray]], path: str | os.PathLike, *, title: str | None = None
-) -> Path:
-    """Render voxelized shapes as shaded cubes, one panel each.
-
-    Parameters
-    ----------
-    shapes : sequence of (str, numpy.ndarray)
-        A label and the distinct integer coordinates ``[N, 3]`` of the active
-        voxels (as :func:`graphnn.sparse3d.voxelize` returns them).
-    path : str or os.PathLike
-        Image file to write.
-    title : str, optional
-        Title of the figure.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-
-    Raises
-    ------
-    ValueError
-        If there are no shapes, or one has no voxels.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> cube = np.argwhere(np.ones((2, 2, 2), dtype=bool))
-    >>> len(_cube_faces(cube))  # 4 squares on each of 6 sides
-    24
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     voxel_shapes([("cube", cube)], Path(folder) / "v.png").stat().st_size > 0
-    True
-    """
-    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
-
-    if not shapes:
-        raise ValueError("voxel_shapes needs at least one shape")
-    columns = min(len(shapes), 4)
-    rows = -(-len(shapes) // columns)
-    figure = _figure(3.0 * columns, 3.0 * rows)
-    for k, (label, coords) in enumerate(shapes):
-        coords = np.asarray(coords, dtype=np.int64).reshape(-1, 3)
-        if coords.shape[0] == 0:
-            raise ValueError(f"shape {label!r} has no voxels to draw")
-        coords = coords - coords.min(axis=0)
-        axes = figure.add_subplot(rows, columns, k + 1, projection="3d")
-        faces = Poly3DCollection(
-            _cube_faces(coords),
-            facecolors="tab:blue",
-            edgecolors="0.2",
-            linewidths=0.2,
-            shade=True,
-        )
-        axes.add_collection3d(faces)
-        extent = coords.max(axis=0) + 1
-        axes.set(xlim=(0, extent[0]), ylim=(0, extent[1]), zlim=(0, extent[2]))
-        axes.set_box_aspect(extent)
-        axes.set_title(f"{label} ({len(coords)} voxels)", fontsize=9)
-        axes.set_axis_off()
-    if title:
-        figure.suptitle(title)
     return _save(figure, path)
