@@ -351,8 +351,8 @@ def _plot(pruned: _Pruned, shapes: _Shapes, out: Path, seed: int) -> list[Path]:
 def _run(args: argparse.Namespace) -> int:
     """Train, prune and export a random sparse DAG on digits; train a sparse 3D net on shapes."""
     start = time.perf_counter()
-    out = _output_folder(args.out)
     _require("sklearn", "matplotlib")
+    out = _output_folder(args.out)
     s = _QUICK if args.quick else _FULL
     mode = "quick run" if args.quick else "full run (--quick for a smoke run)"
     say(args, f"graphnn demo, seed {args.seed}, {mode}", "")
