@@ -314,7 +314,7 @@ def _results(pruned: _Pruned, shapes: _Shapes, s: _Settings) -> list[str]:
 
 def _plot(pruned: _Pruned, shapes: _Shapes, out: Path, seed: int) -> list[Path]:
     """Draw the demo's pictures; return their paths."""
-    dense, smaller = pruned.structure, pruned.smaller.to_graph()
+    drawn, smaller = pruned.structure, pruned.smaller.to_graph()
     pictures = [
         prune.plot_history(
             pruned.history,
@@ -322,7 +322,7 @@ def _plot(pruned: _Pruned, shapes: _Shapes, out: Path, seed: int) -> list[Path]:
             title="digits: global magnitude pruning with retraining",
         ),
         _plots.structure_comparison(
-            {"before pruning": dense, "after pruning and dead-unit removal": smaller},
+            {"before pruning": drawn, "after pruning and dead-unit removal": smaller},
             out / "structure.png",
             title="the random DAG before and after pruning",
         ),
