@@ -56,9 +56,10 @@ torch.Size([2, 2])
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 
 import networkx as nx
 import numpy as np
@@ -748,23 +749,53 @@ class SparseNetwork(nn.Module):
 
         A convolution counts, per live kernel pair (input site, offset,
         output site), its live ``(c_in, c_out)`` mask entries; a linear layer
-        its live entries per sample.  Other layers count nothing.
+        its live entries per sample.  Other layers count nothing.  To count
+        the passes a training loop makes anyway, without running another,
+        use :meth:`counting_multiply_adds`.
         """
-        total = 0
+        with self.counting_multiply_adds() as total, torch.no_grad():
+            self._run(x)
+        return total[0]
 
-        def record(v, op, ins, y):
-            nonlocal total
-            if op in WEIGHT_OPS:
-                live = int(self.layers[v].channel_mask.sum())
-                if op == "linear":
-                    total += live * y.shape[0]
-                else:
-                    pairs = int((self.layers[v]._kernel_map(ins[0]).neighbors >= 0).sum())
-                    total += live * pairs
+    @contextlib.contextmanager
+    def counting_multiply_adds(self) -> Iterator[list[int]]:
+        """Count the multiply-adds of every forward pass run inside the ``with`` block.
 
-        with torch.no_grad():
-            self._run(x, record)
-        return total
+        Yields a one-element list whose item grows by the count of
+        :meth:`multiply_adds` with each pass (through forward hooks on the
+        weight layers, so nothing is run twice).
+
+        Examples
+        --------
+        >>> import torch
+        >>> from graphnn.sparse3d.tensor import SparseVoxelTensor
+        >>> net = SparseNetwork(in_features=1).add_conv(2, 3, activation=None)
+        >>> sites = torch.tensor([[0, 1, 1, 1], [0, 1, 1, 2]])
+        >>> x = SparseVoxelTensor(sites, torch.ones(2, 1), (4, 4, 4))
+        >>> with net.counting_multiply_adds() as total:
+        ...     _ = net(x)
+        >>> total[0] == net.multiply_adds(x) == 2 * (2 + 2)  # 4 pairs (2 centres, 2 neighbours)
+        True
+        """
+        total = [0]
+
+        def count(module: nn.Module, inputs: tuple, output: object) -> None:
+            live = int(module.channel_mask.sum())
+            if isinstance(module, ChannelMaskedLinear):
+                total[0] += live * output.shape[0]
+            else:
+                total[0] += live * int((module._kernel_map(inputs[0]).neighbors >= 0).sum())
+
+        handles = [
+            self.layers[v].register_forward_hook(count)
+            for v in self._order
+            if self.graph.nodes[v]["op"] in WEIGHT_OPS
+        ]
+        try:
+            yield total
+        finally:
+            for handle in handles:
+                handle.remove()
 
     # --- graph round trips (see network_graph) --------------------------------------------
 

@@ -24,7 +24,8 @@ def plot_sites(
 
     The first panel scatters the sites in 3D (at most :data:`SCATTER_LIMIT`,
     a random subset drawn with ``seed`` beyond that); the other three project
-    them along z, y and x, the nearest site brighter.
+    them along z, y and x, coloured by depth (viridis: the highest site yellow;
+    cells without a site white).
 
     Parameters
     ----------
@@ -59,6 +60,7 @@ def plot_sites(
         raise ValueError(f"coords must be [N, 3] (x, y, z per site), got shape {coords.shape}")
     coords = coords.astype(np.int64)
     try:
+        from matplotlib import colormaps
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as error:
@@ -66,6 +68,7 @@ def plot_sites(
             "plot_sites needs matplotlib; install it with `pip install graphnn[examples]` "
             "(or `pip install matplotlib`)"
         ) from error
+    cmap = colormaps["viridis"].with_extremes(bad="white")  # no site: white, not a colour
     figure = Figure(figsize=(14.0, 3.8), layout="constrained")
     FigureCanvasAgg(figure)
     figure.suptitle(title)
@@ -86,7 +89,7 @@ def plot_sites(
         np.maximum.at(image, (local[:, b], local[:, a]), local[:, depth].astype(float))
         image = np.where(image < 0, np.nan, (image + 1) / extent[depth])
         axes = figure.add_subplot(1, 4, panel)
-        axes.imshow(image, origin="lower", cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        axes.set_title(f"{names[a]}-{names[b]}, brighter: higher {names[depth]}")
+        axes.imshow(image, origin="lower", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        axes.set_title(f"{names[a]}-{names[b]}, yellower: higher {names[depth]}")
         axes.set_xlabel(names[a]), axes.set_ylabel(names[b])
     figure.savefig(path)

@@ -35,6 +35,7 @@ Progress bars (tqdm) are shown when stderr is a terminal or ``progress=True``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import math
@@ -464,6 +465,9 @@ def train_epoch(
         raise TypeError(f"optimizer must be a torch.optim.Optimizer or None, got {optimizer!r}")
     device = _device(network, device)
     count = getattr(network, "multiply_adds", None)
+    # a SparseNetwork counts the passes it runs anyway; other networks run one more per batch
+    counting = getattr(network, "counting_multiply_adds", None)
+    passes = counting() if callable(counting) else contextlib.nullcontext([0])
     samples = errors = multiply_adds = 0
     counted = True  # whether every batch's output was logits (else the error rate is NaN)
     total = 0.0
@@ -477,41 +481,43 @@ def train_epoch(
         handle = module.register_forward_hook(lambda _m, _i, out: captured.append(out))
     loader = dataset.loader(batch_size, shuffle=True, num_workers=num_workers)
     bar = tqdm(loader, desc="train", unit="batch", leave=False, disable=_quiet(progress))
-    try:
-        for batch in bar:
-            if hidden is None:
-                x, logits = _forward(network, batch, device, where)
-                _check_labels(batch, logits.shape[1], where)
-                target = logits
-            else:
-                captured.clear()
-                x = SparseVoxelTensor.from_batch(batch.to(device))
-                out = network(x)
-                B = batch.batch_size
-                logits = out if _are_logits(out, B) else None
-                _check_labels(batch, logits.shape[1] if logits is not None else math.inf, where)
-                target = _embeddings(captured, B, hidden, where)
-            labels = batch.labels.to(device)
-            value = _loss_value(loss, target, labels, where)
-            optimizer.zero_grad(set_to_none=True)
-            value.backward()
-            optimizer.step()
-            samples += batch.batch_size
-            total += value.item() * batch.batch_size
-            if logits is None:
-                counted = False
-            else:
-                errors += int((logits.detach().argmax(dim=1) != labels).sum())
-            if callable(count):
-                with torch.no_grad():
-                    multiply_adds += int(count(x))
-            error = f"{errors / samples:.3f}" if counted else "-"
-            bar.set_postfix(loss=f"{total / samples:.4g}", error=error)
-    finally:
-        bar.close()
-        if handle is not None:
-            handle.remove()
-        network.train(was_training)
+    with passes as in_passes:
+        try:
+            for batch in bar:
+                if hidden is None:
+                    x, logits = _forward(network, batch, device, where)
+                    _check_labels(batch, logits.shape[1], where)
+                    target = logits
+                else:
+                    captured.clear()
+                    x = SparseVoxelTensor.from_batch(batch.to(device))
+                    out = network(x)
+                    B = batch.batch_size
+                    logits = out if _are_logits(out, B) else None
+                    _check_labels(batch, logits.shape[1] if logits is not None else math.inf, where)
+                    target = _embeddings(captured, B, hidden, where)
+                labels = batch.labels.to(device)
+                value = _loss_value(loss, target, labels, where)
+                optimizer.zero_grad(set_to_none=True)
+                value.backward()
+                optimizer.step()
+                samples += batch.batch_size
+                total += value.item() * batch.batch_size
+                if logits is None:
+                    counted = False
+                else:
+                    errors += int((logits.detach().argmax(dim=1) != labels).sum())
+                if callable(count) and not callable(counting):
+                    with torch.no_grad():
+                        multiply_adds += int(count(x))
+                error = f"{errors / samples:.3f}" if counted else "-"
+                bar.set_postfix(loss=f"{total / samples:.4g}", error=error)
+        finally:
+            bar.close()
+            if handle is not None:
+                handle.remove()
+            network.train(was_training)
+    multiply_adds += in_passes[0]
     if hasattr(dataset, "set_epoch"):
         dataset.set_epoch(getattr(dataset, "epoch", 0) + 1)
     seconds = time.perf_counter() - start

@@ -412,3 +412,17 @@ def test_graph_is_a_dag_of_layers():
     assert nx.is_directed_acyclic_graph(net.graph)
     assert net.output_node == "L11" and net.output_channels == 2
     assert isinstance(net.layers["L2"], SparseConv3d) and net.layers["L2"].padding == (0, 0, 0)
+
+
+def test_training_counts_multiply_adds_in_its_own_passes(monkeypatch):
+    from graphnn.sparse3d.training import train_epoch
+
+    data = SparseDataset.shapes(2, 10, classes=["box", "torus"], seed=0, spatial_size=SIZE)
+    net = small_net()
+    seen, count = [], net.multiply_adds
+    monkeypatch.setattr(net, "multiply_adds", lambda x: pytest.fail("an extra pass was run"))
+    hook = net.register_forward_pre_hook(lambda _module, args: seen.append(args[0]))
+    report = train_epoch(net, data, batch_size=4, lr=0.01, progress=False)
+    hook.remove()
+    assert len(seen) == 1
+    assert report.multiply_adds_per_sample == count(seen[0]) / len(data)
