@@ -62,7 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Examples
     --------
-    >>> main(["demo", "--quick", "--quiet", "--out", str(getfixture("tmp_path"))])
+    >>> import graphnn
+    >>> path = getfixture("tmp_path") / "net.graphml"
+    >>> graphnn.write_graphml(graphnn.generators.layered([3, 4, 2], seed=0), path)
+    >>> main(["info", str(path), "--quiet"])
     0
     """
     args = _parser().parse_args(argv)

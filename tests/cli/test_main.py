@@ -56,14 +56,12 @@ def test_usage_errors_exit_with_2(argv, capsys):
 
 @pytest.mark.parametrize(
     "argv",
-    [
-        ["--quiet", "demo", "--quick"],
-        ["demo", "--quick", "--quiet"],
-        ["-q", "demo", "--quick", "--debug"],
-    ],
+    [["--quiet", "info"], ["info", "--quiet"], ["-q", "info", "--debug"]],
 )
 def test_common_flags_before_or_after_the_command(argv, tmp_path, capsys):
-    assert main([*argv, "--out", str(tmp_path)]) == 0
+    path = tmp_path / "net.graphml"
+    write_graphml(layered([3, 4, 2], seed=0), path)
+    assert main([*argv, str(path)]) == 0
     assert capsys.readouterr().out == ""
 
 
