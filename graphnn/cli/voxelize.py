@@ -12,6 +12,7 @@ import numpy as np
 from graphnn.cli._common import CommandError, add_common_flags, say
 from graphnn.sparse3d.picture import Off3DPicture
 from graphnn.sparse3d.render import plot_sites
+from graphnn.sparse3d.shapes import SHAPES, random_shape
 
 __all__ = ["add_parser"]
 
@@ -22,6 +23,9 @@ def _triple(values: np.ndarray) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     """Voxelize the surface of an OFF mesh and report its sites.
+
+    MESH is an OFF file or the name of a built-in synthetic shape (box, torus, ...;
+    proportions drawn with --seed).
 
     The mesh is centred and scaled so that its longest side is --size voxels, and every
     voxel its surface passes through is a site (graphnn.sparse3d.Off3DPicture, as the data
@@ -36,7 +40,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.spatial_size is not None and args.spatial_size < 1:
         raise CommandError(f"--spatial-size must be a positive int, got {args.spatial_size}")
     features = tuple(name.strip() for name in args.features.split(","))
-    picture = Off3DPicture(args.mesh, args.size)
+    source = args.mesh
+    if args.mesh in SHAPES and not Path(args.mesh).exists():
+        source = random_shape(args.mesh, args.seed, pose=False)  # a built-in shape
+    picture = Off3DPicture(source, args.size)
     mesh = picture.mesh  # read now: a broken file is reported before anything else
     start = time.perf_counter()
     coords, values = picture.voxelize(
@@ -99,7 +106,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description=inspect.cleandoc(_run.__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("mesh", metavar="MESH.off", help="an OFF file (.off or .off.gz)")
+    parser.add_argument(
+        "mesh",
+        metavar="MESH.off",
+        help=f"an OFF file (.off or .off.gz), or a built-in shape: {', '.join(SHAPES)}",
+    )
     parser.add_argument(
         "--size",
         type=int,

@@ -79,3 +79,16 @@ def test_help(capsys):
         main(["voxelize", "--help"])
     assert e.value.code == 0
     assert "--png FILE" in capsys.readouterr().out
+
+
+def test_voxelize_a_built_in_shape(tmp_path, capsys):
+    assert main(["voxelize", "torus", "--size", "16", "--out", str(tmp_path / "t.npz")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("torus: ") and " sites, 1 feature channel" in out
+    assert len(np.load(tmp_path / "t.npz")["coords"]) > 0
+
+
+def test_voxelize_names_a_missing_file(tmp_path, capsys):
+    assert main(["voxelize", str(tmp_path / "nothere.off")]) == 1
+    err = capsys.readouterr().err
+    assert "nothere.off" in err and len(err.strip().splitlines()) == 1
