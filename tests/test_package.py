@@ -3,6 +3,7 @@
 import ast
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -93,6 +94,28 @@ def test_readme_starts_with_the_two_commands():
 def test_readme_code_runs(block, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
+
+
+def readme_commands() -> list[str]:
+    """The ``graphnn`` command lines of the README's bash blocks after the first."""
+    text = (ROOT / "README.md").read_text()
+    lines = []
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL)[1:]:
+        lines += [line.split("  #")[0].strip() for line in block.splitlines()]
+    return [line for line in lines if line]
+
+
+def test_readme_commands_run(tmp_path, monkeypatch, capsys):
+    """Every command line shown in the README runs, in order, in one folder, and succeeds."""
+    from graphnn.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    commands = readme_commands()
+    assert commands, "the README shows no graphnn command"
+    for line in commands:
+        argv = shlex.split(line)
+        assert argv[0] == "graphnn", f"README shows {line!r}, which is no graphnn command"
+        assert main(argv[1:]) == 0, f"{line!r} failed: {capsys.readouterr().err}"
 
 
 def test_python_dash_m_graphnn_help():
