@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
+from graphnn._figures import agg_figure
 from graphnn.structure.layering import layers
 from graphnn.structure.roles import INPUT, OUTPUT, roles
 from graphnn.structure.validation import WEIGHT
@@ -31,12 +32,7 @@ _ROLE_COLOURS = {INPUT: "tab:blue", OUTPUT: "tab:red"}
 
 def _figure(width: float, height: float) -> Figure:
     """Return an empty figure on an Agg canvas."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
+    return agg_figure("graphnn demo's plots", width, height)
 
 
 def _save(figure: Figure, path: str | os.PathLike) -> Path:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
+from graphnn._figures import agg_figure
 from graphnn.prune.core import masked_layers_of
 
 if TYPE_CHECKING:
@@ -227,16 +228,7 @@ def plot_history(
         raise ValueError(
             f"no round has the metric {key!r}; the histories have {available or 'no metrics'}"
         )
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError(
-            "plot_history needs matplotlib; install it with `pip install graphnn[examples]` "
-            "(or `pip install matplotlib`)"
-        ) from error
-    figure = Figure(figsize=(6.0, 4.0), layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = agg_figure("plot_history", 6.0, 4.0)
     axes = figure.add_subplot()
     for label, points in series.items():
         x, y = zip(*points, strict=True)

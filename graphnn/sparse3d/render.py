@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 
+from graphnn._figures import agg_figure
+
 __all__ = ["plot_sites"]
 
 #: Most sites drawn in the 3D panel (a random subset beyond it); the projections show all.
@@ -59,18 +61,10 @@ def plot_sites(
     if coords.ndim != 2 or coords.shape[1] != 3:
         raise ValueError(f"coords must be [N, 3] (x, y, z per site), got shape {coords.shape}")
     coords = coords.astype(np.int64)
-    try:
-        from matplotlib import colormaps
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError(
-            "plot_sites needs matplotlib; install it with `pip install graphnn[examples]` "
-            "(or `pip install matplotlib`)"
-        ) from error
+    figure = agg_figure("plot_sites", 14.0, 3.8)
+    from matplotlib import colormaps
+
     cmap = colormaps["viridis"].with_extremes(bad="white")  # no site: white, not a colour
-    figure = Figure(figsize=(14.0, 3.8), layout="constrained")
-    FigureCanvasAgg(figure)
     figure.suptitle(title)
     shown = coords
     if len(coords) > SCATTER_LIMIT:

@@ -52,6 +52,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from graphnn._figures import agg_figure
 from graphnn.sparse3d.batch import SparseBatch
 from graphnn.sparse3d.tensor import SparseVoxelTensor
 
@@ -922,16 +923,7 @@ class TrainingLog:
         """
         if not self.records:
             raise ValueError("the training log has no epoch to plot")
-        try:
-            from matplotlib.backends.backend_agg import FigureCanvasAgg
-            from matplotlib.figure import Figure
-        except ImportError as error:
-            raise ImportError(
-                "TrainingLog.plot needs matplotlib; install it with `pip install "
-                "graphnn[examples]` (or `pip install matplotlib`)"
-            ) from error
-        figure = Figure(figsize=(9.0, 3.6), layout="constrained")
-        FigureCanvasAgg(figure)
+        figure = agg_figure("TrainingLog.plot", 9.0, 3.6)
         tested = [r for r in self.records if r.test is not None]
         for axes, attribute, label in zip(
             figure.subplots(1, 2), ("error_rate", "mean_loss"), ("error rate", "loss"), strict=True
