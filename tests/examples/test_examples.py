@@ -61,3 +61,21 @@ def test_shapes_classification_example(tmp_path, capsys):
         graphnn.read_graphml(tmp_path / "layers.graphml"), results["network"].to_graph()
     )
     assert (tmp_path / "learning_curves.png").stat().st_size > 0
+
+
+def test_pruning_digits_saliencies_side_by_side(tmp_path, capsys):
+    methods = ["magnitude", "random", "snip", "obd"]
+    results = load("pruning_digits").main(
+        ["--quick", "--methods", *methods, "--out", str(tmp_path)]
+    )
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("round"))
+    assert header.split()[-4:] == methods  # one accuracy column per saliency
+    final = {name: results[name][-1] for name in methods}
+    assert {r.sparsity for r in final.values()} == {0.9}
+    # the data-free baseline loses most; the informed saliencies keep more than it
+    accuracy = {name: r.test["accuracy"] for name, r in final.items()}
+    assert all(accuracy["random"] < accuracy[name] - 0.1 for name in ("magnitude", "snip", "obd"))
+    assert results["shared"]["magnitude"] == 1.0 and results["shared"]["random"] < 0.3
+    rows = (tmp_path / "saliencies.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(methods) * 3  # header, then (method, round) for rounds 0-2
