@@ -79,3 +79,16 @@ def test_pruning_digits_saliencies_side_by_side(tmp_path, capsys):
     assert results["shared"]["magnitude"] == 1.0 and results["shared"]["random"] < 0.3
     rows = (tmp_path / "saliencies.csv").read_text().splitlines()
     assert len(rows) == 1 + len(methods) * 3  # header, then (method, round) for rounds 0-2
+
+
+def test_networkx_roundtrip_example(tmp_path, capsys):
+    results = load("networkx_roundtrip").main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert len(results["checks"]) == 9 and all(results["checks"].values())
+    assert "[ok] recompiled from the file: identical outputs (torch.equal)" in out
+    assert results["accuracy"] > 0.8  # three epochs of a locally connected net on digits
+    assert results["retrained_accuracy"] > results["pruned_accuracy"]
+    G = graphnn.read_graphml(results["graphml"])
+    graphnn.assert_graphs_equal(G, results["graph"])
+    assert graphnn.inputs(G)[:2] == [("pixel", 0, 0), ("pixel", 0, 1)]  # tuple labels kept
+    assert (tmp_path / "pruned.graphml").stat().st_size > 0
