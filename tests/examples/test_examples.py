@@ -1,4 +1,5 @@
 import importlib.util
+import sys
 from pathlib import Path
 
 import graphnn
@@ -10,6 +11,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def load(name: str):
     spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # as an import does: dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -92,3 +94,22 @@ def test_networkx_roundtrip_example(tmp_path, capsys):
     graphnn.assert_graphs_equal(G, results["graph"])
     assert graphnn.inputs(G)[:2] == [("pixel", 0, 0), ("pixel", 0, 1)]  # tuple labels kept
     assert (tmp_path / "pruned.graphml").stat().st_size > 0
+
+
+def test_hypothesis_research_example(tmp_path, capsys):
+    results = load("hypothesis_research").main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    kept, dropped = results["findings"]
+    assert kept.held and kept.runs == 50 and kept.tallied > 10  # dead units were exercised
+    assert not dropped.held and "FALSIFIED" in out
+    G = dropped.counterexample  # a constant unit (no inputs left) that still feeds an output
+    assert graphnn.dead_units(G) and G.number_of_nodes() <= 6
+    assert any(
+        G.in_degree(v) == 0 and G.nodes[v]["role"] == "hidden" and G.out_degree(v) > 0 for v in G
+    )
+    assert len(results["rows"]) >= 5 and set(results["correlations"]) == {
+        "hidden units", "edges", "depth", "skip edges", "mean in-degree"
+    }  # fmt: skip
+    assert all(0.0 <= row["pruned"] <= 1.0 for row in results["rows"])
+    assert len(results["csv"].read_text().splitlines()) == 1 + len(results["rows"])
+    assert results["plot"].stat().st_size > 0
