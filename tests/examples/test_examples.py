@@ -132,3 +132,17 @@ def test_shapes_retrieval_example(tmp_path, capsys):
     assert saved["embeddings"].shape == (24, 32) and saved["labels"].tolist()[:6] == [0] * 6
     network = sparse3d.SparseNetwork.load(tmp_path / "embedder.pt")
     graphnn.assert_graphs_equal(network.to_graph(), results["network"].to_graph())
+
+
+def test_migrate_pypaddle_example(tmp_path, capsys):
+    results = load("migrate_pypaddle").main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert len(results["checks"]) == 5 and all(results["checks"].values())
+    accuracy = results["accuracy"]
+    assert accuracy["MaskedFFN, trained"] == accuracy["MaskedDeepFFN, trained"] > 0.8
+    # pyPaddle's MaskedDeepDAN(pruned_structure) starts anew; compile(to_graph()) keeps weights
+    assert accuracy["MaskedDeepDAN(64, 10, pruned_structure): new random weights"] < 0.3
+    kept = accuracy["graphnn.compile(model.to_graph()): trained weights kept"]
+    assert kept == accuracy["compile(G), prune.magnitude(threshold=0.05)"] > 0.3
+    assert "model.generate_structure()" in out
+    assert graphnn.read_graphml(results["graphml"]).number_of_nodes() == 64 + 50 + 10
