@@ -146,3 +146,15 @@ def test_migrate_pypaddle_example(tmp_path, capsys):
     assert kept == accuracy["compile(G), prune.magnitude(threshold=0.05)"] > 0.3
     assert "model.generate_structure()" in out
     assert graphnn.read_graphml(results["graphml"]).number_of_nodes() == 64 + 50 + 10
+
+
+def test_migrate_pysparseconvnet_example(tmp_path, capsys):
+    results = load("migrate_pysparseconvnet").main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert len(results["checks"]) == 4 and all(results["checks"].values())
+    assert results["old"].repeats == results["new"].repeats == 3
+    assert torch.equal(results["old"].probabilities, results["new"].probabilities)
+    assert len(sorted((tmp_path / "shapes").glob("*/train/*.off"))) == 8 * 2
+    assert "addLeNetLayerMP" in out and "processDatasetRepeatTest" in out
+    network = sparse3d.SparseNetwork.load(results["network_file"])
+    graphnn.assert_graphs_equal(graphnn.read_graphml(results["graphml"]), network.to_graph())
