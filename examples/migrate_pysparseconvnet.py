@@ -243,9 +243,9 @@ def main(argv: list[str] | None = None) -> dict:
                     new_state["layers.L0.weight"]),
     )  # fmt: skip
 
-    print(f"\n{'PySparseConvNet':<50}{'graphnn, compat':<44}graphnn")
+    print(f"\n  {'PySparseConvNet':<50}{'graphnn, compat names':<44}graphnn")
     for old_name, compat, native in NAMES:
-        print(f"  {old_name:<48}{compat:<44}{native}")
+        print(f"  {old_name:<50}{compat:<44}{native}")
     print(f"\nfiles in {out}/; {time.perf_counter() - start:.0f} s")
     return {
         "checks": checks,
