@@ -50,9 +50,9 @@ NAMES = [
      "SparseDataset.from_folder(root, 'train')"),
     ("dataset.add_picture(Off3DPicture(f, r, label))", "same", "from_folder reads them"),
     ("dataset.repeatSamples(k)", "repeat_samples(k)", "repeat_samples(k)"),
-    ("processDataset(data, batchSize, learningRate)", "processDataset(data, b, lr=...)",
+    ("processDataset(data, batchSize, learningRate, momentum)", "same",
      "sparse3d.fit(net, train, test, epochs, lr_decay=...)"),
-    ("processDatasetRepeatTest(data, batchSize, nReps)", "(data, batch_size=, repeats=)",
+    ("processDatasetRepeatTest(data, batchSize, nReps)", "same",
      "sparse3d.evaluate(net, test, repeats=...)"),
     ("saveWeights / loadWeights(file, firstN)", "save / load_weights(file, first_n_layers)",
      "save / SparseNetwork.load"),
@@ -122,14 +122,10 @@ def old_script(root: Path, args: argparse.Namespace) -> tuple[SparseNetwork, obj
 
     for epoch in range(1, args.epochs + 1):
         report = network.processDataset(
-            datasets["train"], args.batch_size, lr=LR * DECAY ** (epoch - 1), momentum=MOMENTUM
+            datasets["train"], args.batch_size, LR * DECAY ** (epoch - 1), MOMENTUM
         )
         print(f"  epoch {epoch}: training error {report.error_rate:.3f}")
-    # PySparseConvNet's order is (dataset, batchSize, nReps); graphnn's alias is evaluate, whose
-    # order is (dataset, repeats, batch_size): name them.
-    result = network.processDatasetRepeatTest(
-        datasets["test"], batch_size=args.batch_size, repeats=args.repeats
-    )
+    result = network.processDatasetRepeatTest(datasets["test"], args.batch_size, args.repeats)
     return network, result
 
 

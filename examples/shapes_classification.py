@@ -26,25 +26,6 @@ import graphnn
 from graphnn import sparse3d
 
 
-def deep_c2(n_classes: int, width: int, batch_norm: bool = True) -> sparse3d.SparseNetwork:
-    """SparseConvNet's DeepC2: six LeNet blocks of ``width * (i + 1)`` features, a classifier.
-
-    With ``batch_norm`` each block is convolution, batch norm, very leaky ReLU, max pool;
-    without, exactly ``add_lenet_mp`` as in SparseConvNet.
-    """
-    network = sparse3d.SparseNetwork(dimension=3, in_features=1, n_classes=n_classes)
-    for i in range(6):
-        pool_size, pool_stride = (3, 2) if i < 5 else (1, 1)
-        if not batch_norm:
-            network.add_lenet_mp(width * (i + 1), 2, 1, pool_size, pool_stride)
-            continue
-        network.add_conv(width * (i + 1), 2, 1, activation=None).add_batch_norm()
-        network.add_activation("vleakyrelu")
-        if pool_size > 1:
-            network.add_max_pool(pool_size, pool_stride)
-    return network.add_classifier()
-
-
 def datasets(args: argparse.Namespace, size: int) -> tuple[sparse3d.SparseDataset, ...]:
     """Return (train, test): the synthetic shapes, or the ModelNet folder given."""
     if args.data == "shapes":
@@ -88,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
     classes = 8 if args.data == "shapes" else None
     if classes is None:  # the folder decides the classes
         classes = len(sparse3d.SparseDataset.from_folder(args.data, "train").class_names)
-    network = deep_c2(classes, args.width, batch_norm=not args.no_batch_norm)
+    network = sparse3d.deep_c2(classes, args.width, batch_norm=not args.no_batch_norm)
     size = network.input_spatial_size()
     train, test = datasets(args, size)
     print(train.summary())

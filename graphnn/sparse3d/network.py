@@ -977,8 +977,47 @@ class SparseNetwork(nn.Module):
 
         return training.fit(self, *args, **kwargs)
 
-    processDataset = train_epoch
-    processDatasetRepeatTest = evaluate
+    def processDataset(
+        self,
+        dataset,
+        batchSize: int = 100,
+        learningRate: float = 0.01,
+        momentum: float = 0.99,
+        **kwargs,
+    ):
+        """PySparseConvNet's ``processDataset(dataset, batchSize, learningRate, momentum)``.
+
+        One training epoch (:meth:`train_epoch`) with PySparseConvNet's
+        arguments in its order; other keywords (``weight_decay``, ``loss``,
+        ``progress``, ...) go to :func:`~graphnn.sparse3d.training.train_epoch`.
+        ``learningRate`` defaults to 0.01, not to SparseConvNet's 0: graphnn
+        trains with a positive rate and evaluates with :meth:`evaluate`.
+        """
+        return self.train_epoch(dataset, batchSize, lr=learningRate, momentum=momentum, **kwargs)
+
+    def processDatasetRepeatTest(
+        self,
+        dataset,
+        batchSize: int = 100,
+        nReps: int = 12,
+        predictionsFilename: str = "",
+        confusionMatrixFilename: str = "",
+        **kwargs,
+    ):
+        """PySparseConvNet's ``processDatasetRepeatTest(dataset, batchSize=100, nReps=12, ...)``.
+
+        :meth:`evaluate` with ``nReps`` test-time repeats, with PySparseConvNet's
+        arguments in its order (an empty file name writes nothing); other
+        keywords go to :func:`~graphnn.sparse3d.training.evaluate`.
+        """
+        return self.evaluate(
+            dataset,
+            nReps,
+            batchSize,
+            predictions=predictionsFilename or None,
+            confusion=confusionMatrixFilename or None,
+            **kwargs,
+        )
 
     def extra_repr(self) -> str:  # noqa: D102
         return (

@@ -400,10 +400,10 @@ def test_workflow_methods_delegate_to_training():
     )
     data = SparseDataset.shapes(2, 10, classes=["box", "torus"], seed=0, spatial_size=SIZE)
     net = small_net()
-    report = net.processDataset(data, batch_size=4, lr=0.01, progress=False)
+    report = net.processDataset(data, 4, 0.01, progress=False)  # PySparseConvNet's order
     assert isinstance(report, training.EpochReport)
     assert report.multiply_adds_per_sample > 0
-    assert SparseNetwork.processDatasetRepeatTest is SparseNetwork.evaluate
+    assert report.samples == len(data)
     assert net.predict(data, batch_size=4).shape == (4, 2)
 
 
@@ -426,3 +426,14 @@ def test_training_counts_multiply_adds_in_its_own_passes(monkeypatch):
     hook.remove()
     assert len(seen) == 1
     assert report.multiply_adds_per_sample == count(seen[0]) / len(data)
+
+
+def test_process_dataset_repeat_test_takes_pysparseconvnets_order(tmp_path):
+    data = SparseDataset.shapes(1, 10, classes=["box", "torus"], seed=0, spatial_size=SIZE)
+    net = small_net()
+    path = tmp_path / "predictions.csv"
+    report = net.processDatasetRepeatTest(data, 1, 3, str(path), progress=False)
+    assert report.repeats == 3 and report.samples == len(data)  # batches of 1, 3 poses
+    assert path.exists()
+    report = net.processDatasetRepeatTest(data, nReps=2, batchSize=2, progress=False)
+    assert report.repeats == 2
