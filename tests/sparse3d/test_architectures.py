@@ -36,4 +36,3 @@ def test_deep_c2_classifies_a_batch_of_shapes():
 def test_deep_c2_rejects_bad_sizes(kwargs, error, message):
     with pytest.raises(error, match=message):
         deep_c2(**kwargs)
-
