@@ -322,6 +322,7 @@ class SparseDataset(Dataset):
         classes: Sequence[str] | None = None,
         kind: str = "train",
         seed: SeedLike = None,
+        augment_seed: int | None = None,
         **options,
     ) -> SparseDataset:
         """Labelled synthetic meshes: boxes, spheres, cylinders, cones, tori, pyramids, ...
@@ -337,7 +338,10 @@ class SparseDataset(Dataset):
             Names from :data:`~graphnn.sparse3d.shapes.SHAPES`; all by default.
         kind : str, default "train"
         seed : None, int or numpy.random.Generator
-            Draws the meshes (a ``seed`` for the augmentation goes in ``options``).
+            Draws the meshes.
+        augment_seed : int, optional
+            The data set's own ``seed`` (the constructor's): with it, the
+            random poses and augmentations of every epoch are reproducible.
         **options
             Passed to the constructor (``spatial_size``, ``features``, ...).
 
@@ -348,7 +352,7 @@ class SparseDataset(Dataset):
         """
         meshes = synthetic_shapes(count_per_class, classes=classes, seed=seed)
         names = list(classes) if classes is not None else list(SHAPES)
-        data = cls("shapes", kind, names, **options)
+        data = cls("shapes", kind, names, seed=augment_seed, **options)
         for mesh, name in meshes:
             data.add_picture(Off3DPicture(mesh, render_size, names.index(name)))
         return data

@@ -46,8 +46,8 @@ def test_unlabeled_samples_have_label_minus_one():
 
 
 def test_training_augmentation_with_a_seed_depends_on_epoch_and_index():
-    data = SparseDataset.shapes(1, render_size=12, classes=["box", "torus"], seed=0)
-    data.seed = 7
+    data = SparseDataset.shapes(1, render_size=12, classes=["box", "torus"], seed=0, augment_seed=7)
+    assert data.seed == 7
     first = data[0].coords
     assert torch.equal(first, data[0].coords)
     data.set_epoch(1)
