@@ -43,13 +43,11 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from scipy.stats import spearmanr
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 from torch.nn import functional as F
 
 import graphnn
 from graphnn import prune
+from graphnn.datasets import digits
 from graphnn.strategies import dags, layered_dags, structures
 
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid")
@@ -224,20 +222,6 @@ def describe(G: nx.DiGraph) -> str:
 # --- measurement 3: accuracy after pruning against structure -----------------------------------
 
 
-def load(seed: int) -> tuple[torch.Tensor, ...]:
-    """Return the digits as standardised ``(x_train, y_train, x_test, y_test)``, split 75/25."""
-    x, y = load_digits(return_X_y=True)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.25, random_state=seed, stratify=y
-    )
-    scaler = StandardScaler().fit(x_train)
-
-    def features(a: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(scaler.transform(a), dtype=torch.float32)
-
-    return features(x_train), torch.as_tensor(y_train), features(x_test), torch.as_tensor(y_test)
-
-
 def classifier(hidden: nx.DiGraph, n_inputs: int = 64, n_outputs: int = 10) -> nx.DiGraph:
     """Put a hidden structure between dense input and output layers.
 
@@ -325,7 +309,7 @@ def measure(count: int, epochs: int, seed: int) -> list[dict[str, float]]:
     list of dict
         The :data:`MEASURES` and ``"dense"`` and ``"pruned"`` test accuracies.
     """
-    data = load(seed)
+    data = digits(seed)
     rows: dict[tuple, dict[str, float]] = {}
     strategy = layered_dags(min_layers=2, max_layers=5, min_width=2, max_width=12)
 

@@ -30,16 +30,13 @@ import time
 from pathlib import Path
 
 import networkx as nx
-import numpy as np
 import torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 from torch.nn import functional as F
 
 import graphnn
 from graphnn import generators, prune
 from graphnn.compat import CachedLayeredGraph, MaskedDeepDAN, MaskedDeepFFN
+from graphnn.datasets import digits
 from graphnn.nn import MaskedFFN
 
 BATCH, LEARNING_RATE = 64, 3e-3
@@ -55,32 +52,6 @@ NAMES = [
     ("MaskedDeepDAN(784, 10, pruned)", "graphnn.compile(model.to_graph()) (weights kept)"),
     ("structure.save(path) / load", "graphnn.write_graphml / read_graphml"),
 ]
-
-
-def load(seed: int) -> tuple[torch.Tensor, ...]:
-    """Return the digits as ``(x_train, y_train, x_test, y_test)``, images ``[N, 1, 8, 8]``.
-
-    Parameters
-    ----------
-    seed : int
-        For the stratified 75/25 split.
-
-    Returns
-    -------
-    tuple of torch.Tensor
-        Standardised float32 images (the scaler is fitted on the training
-        split) and int64 labels.
-    """
-    x, y = load_digits(return_X_y=True)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.25, random_state=seed, stratify=y
-    )
-    scaler = StandardScaler().fit(x_train)
-
-    def images(a: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(scaler.transform(a), dtype=torch.float32).reshape(-1, 1, 8, 8)
-
-    return images(x_train), torch.as_tensor(y_train), images(x_test), torch.as_tensor(y_test)
 
 
 def train(model: torch.nn.Module, data: tuple[torch.Tensor, ...], epochs: int, seed: int) -> float:
@@ -191,7 +162,8 @@ def run(args: argparse.Namespace) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    data = load(args.seed)
+    x_train, y_train, x_test, y_test = digits(args.seed)
+    data = (x_train.reshape(-1, 1, 8, 8), y_train, x_test.reshape(-1, 1, 8, 8), y_test)
     x = data[2]
     checks: dict[str, bool] = {}
     scores: dict[str, float] = {}

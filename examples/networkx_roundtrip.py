@@ -34,41 +34,13 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 from torch.nn import functional as F
 
 import graphnn
+from graphnn.datasets import digits
 
 BATCH, LEARNING_RATE = 64, 3e-3
 PATCH, STRIDE, FILTERS = 4, 2, 8  # 3 x 3 patch positions, 8 units each: 72 hidden units
-
-
-def load(seed: int) -> tuple[torch.Tensor, ...]:
-    """Return the digits as ``(x_train, y_train, x_test, y_test)``.
-
-    Parameters
-    ----------
-    seed : int
-        For the stratified 75/25 split.
-
-    Returns
-    -------
-    tuple of torch.Tensor
-        Standardised float32 features ``[N, 64]`` (the scaler is fitted on
-        the training split) and int64 labels.
-    """
-    x, y = load_digits(return_X_y=True)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.25, random_state=seed, stratify=y
-    )
-    scaler = StandardScaler().fit(x_train)
-
-    def features(a: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(scaler.transform(a), dtype=torch.float32)
-
-    return features(x_train), torch.as_tensor(y_train), features(x_test), torch.as_tensor(y_test)
 
 
 def locally_connected(seed: int, hidden: int = 32, density: float = 0.5) -> nx.DiGraph:
@@ -186,7 +158,7 @@ def run(args: argparse.Namespace) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     torch.manual_seed(args.seed)
-    x_train, y_train, x_test, y_test = load(args.seed)
+    x_train, y_train, x_test, y_test = digits(args.seed)
 
     G = locally_connected(args.seed)
     graphnn.validate(G, allow_dead_units=False)

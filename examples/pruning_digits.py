@@ -28,11 +28,9 @@ from functools import partial
 from pathlib import Path
 
 import torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 from torch.nn import functional as F
 
+from graphnn.datasets import digits
 from graphnn.nn import MaskedFFN
 from graphnn.prune import distributed, magnitude, obd, random, snip, taylor
 from graphnn.prune.loop import Pruner, PruningHistory
@@ -51,20 +49,6 @@ METHODS: dict[str, tuple[Callable, str]] = {
 #: The methods that need data and a loss.
 DATA_METHODS = ("snip", "taylor", "obd")
 BATCH, LEARNING_RATE, WEIGHT_DECAY = 64, 1e-3, 1e-2
-
-
-def load(seed: int) -> tuple[torch.Tensor, ...]:
-    """Return ``(x_train, y_train, x_test, y_test)``: a stratified 75/25 split, standardised."""
-    x, y = load_digits(return_X_y=True)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.25, random_state=seed, stratify=y
-    )
-    scaler = StandardScaler().fit(x_train)  # fitted on the training split only
-
-    def features(a):
-        return torch.as_tensor(scaler.transform(a), dtype=torch.float32)
-
-    return features(x_train), torch.as_tensor(y_train), features(x_test), torch.as_tensor(y_test)
 
 
 def trainer(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int):
@@ -140,7 +124,7 @@ def experiment(
     unknown = [name for name in methods if name not in METHODS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose among {', '.join(METHODS)}")
-    x_train, y_train, x_test, y_test = load(seed)
+    x_train, y_train, x_test, y_test = digits(seed)
     torch.manual_seed(seed)
     dense = MaskedFFN(64, 10, [100, 100])
     optimizer = partial(torch.optim.AdamW, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)

@@ -40,6 +40,7 @@ from torch.nn import functional as F
 from graphnn import generators, prune, sparse3d
 from graphnn.cli import _plots
 from graphnn.cli._common import CommandError, add_common_flags, progress, say, show_progress
+from graphnn.datasets import digits
 from graphnn.nn import MaskedDAG, compile
 from graphnn.structure.analysis import StructureSummary, summary
 from graphnn.structure.graphml import write_graphml
@@ -130,24 +131,6 @@ def _one_thread() -> Iterator[None]:
 
 
 # --- digits: train, prune, remove dead units -----------------------------------------------
-
-
-def _digits(seed: int) -> tuple[torch.Tensor, ...]:
-    """Return ``(x_train, y_train, x_test, y_test)``: a stratified 75/25 split, standardised."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
-
-    x, y = load_digits(return_X_y=True)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.25, random_state=seed, stratify=y
-    )
-    scaler = StandardScaler().fit(x_train)  # fitted on the training split only
-
-    def features(a):
-        return torch.as_tensor(scaler.transform(a), dtype=torch.float32)
-
-    return features(x_train), torch.as_tensor(y_train), features(x_test), torch.as_tensor(y_test)
 
 
 def _trainer(
@@ -356,7 +339,7 @@ def _run(args: argparse.Namespace) -> int:
     s = _QUICK if args.quick else _FULL
     mode = "quick run" if args.quick else "full run (--quick for a smoke run)"
     say(args, f"graphnn demo, seed {args.seed}, {mode}", "")
-    data = _digits(args.seed)
+    data = digits(args.seed)
     G = generators.layered(s.widths, s.density, s.skip_density, seed=args.seed)
     say(args, *_describe(s, summary(G), len(data[0]), len(data[2])), "")
     with _one_thread():
