@@ -56,47 +56,6 @@ def embedder(width: int) -> sparse3d.SparseNetwork:
     return network.add_conv(4 * width, 2, 2, activation=None).add_batch_norm()
 
 
-@torch.no_grad()
-def embed(
-    network: sparse3d.SparseNetwork, dataset: sparse3d.SparseDataset, layer: str, batch_size: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return every shape's embedding (``layer`` averaged over its sites) and the labels.
-
-    The pooling is the one ``train_epoch(hidden=layer)`` trains (a shape
-    without sites there gets zeros).  Shapes come in data set order, each
-    voxelized once (a test set's poses are fixed by its ``seed``).
-
-    Parameters
-    ----------
-    network : SparseNetwork
-        Run in evaluation mode (its mode is restored).
-    dataset : SparseDataset
-        Labelled shapes.
-    layer : str
-        A node of ``network.graph``.
-    batch_size : int
-        Shapes per forward pass.
-
-    Returns
-    -------
-    tuple of torch.Tensor
-        Embeddings ``[N, D]`` and labels ``[N]``.
-    """
-    was_training = network.training
-    network.eval()
-    embeddings, labels = [], []
-    for batch in dataset.loader(batch_size, shuffle=False):
-        [out] = [a for a in network.layer_activations(batch) if a.name == layer]
-        sample = out.coords[:, 0].long()
-        sums = torch.zeros(batch.batch_size, out.features.shape[1])
-        sums.index_add_(0, sample, out.features)
-        counts = torch.bincount(sample, minlength=batch.batch_size).clamp(min=1)
-        embeddings.append(sums / counts[:, None])
-        labels.append(batch.labels)
-    network.train(was_training)
-    return torch.cat(embeddings), torch.cat(labels)
-
-
 def datasets(args: argparse.Namespace) -> tuple[sparse3d.SparseDataset, sparse3d.SparseDataset]:
     """Return ``(train, test)``: synthetic shapes, or the ModelNet folder ``args.data``.
 
@@ -107,14 +66,13 @@ def datasets(args: argparse.Namespace) -> tuple[sparse3d.SparseDataset, sparse3d
     options = {"spatial_size": args.render_size + 8}
     if args.data == "shapes":
         options["classes"] = args.classes
+        options["augment_seed"] = args.seed  # seed draws the meshes, augment_seed their poses
         train = sparse3d.SparseDataset.shapes(
             args.per_class, args.render_size, seed=args.seed, **options
         )
         test = sparse3d.SparseDataset.shapes(
             args.test_per_class, args.render_size, kind="test", seed=args.seed + 1, **options
         )
-        # shapes(seed=...) draws the meshes; the voxelization's seed is the attribute
-        train.seed = test.seed = args.seed
         return train, test
     options["seed"] = args.seed
     train = sparse3d.SparseDataset.from_folder(args.data, "train", args.render_size, **options)
@@ -182,7 +140,7 @@ def main(argv: list[str] | None = None) -> dict:
     optimizer = torch.optim.Adam(network.parameters(), lr=args.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(args.epochs, 1))
 
-    before = sparse3d.retrieval_metrics(*embed(network, test, layer, args.batch_size))
+    before = sparse3d.retrieval_metrics(*sparse3d.embed(network, test, layer, args.batch_size))
     log = []
     print(f"\n{'epoch':>5}  {'triplet loss':>12}  {'held-out mAP':>12}  {'s':>5}")
     print(f"{0:>5}  {'-':>12}  {before.mean_average_precision:>12.3f}")
@@ -191,7 +149,8 @@ def main(argv: list[str] | None = None) -> dict:
             train, args.batch_size, optimizer, loss=loss, hidden=layer, progress=False
         )
         schedule.step()
-        held_out = sparse3d.retrieval_metrics(*embed(network, test, layer, args.batch_size))
+        embeddings = sparse3d.embed(network, test, layer, args.batch_size)
+        held_out = sparse3d.retrieval_metrics(*embeddings)
         log.append(
             {"epoch": epoch, "loss": report.mean_loss, **held_out.as_dict(), "s": report.seconds}
         )
@@ -204,7 +163,7 @@ def main(argv: list[str] | None = None) -> dict:
         train.name, "test", train.class_names, train.pictures,
         spatial_size=train.spatial_size, features=train.features, seed=args.seed,
     )  # fmt: skip
-    train_after = sparse3d.retrieval_metrics(*embed(network, seen, layer, args.batch_size))
+    train_after = sparse3d.retrieval_metrics(*sparse3d.embed(network, seen, layer, args.batch_size))
 
     print("\nretrieval, cosine distance, every shape a query against the others of its set:")
     print(f"{'':<25}" + "".join(f"{c:>8}" for c in COLUMNS))
@@ -220,7 +179,7 @@ def main(argv: list[str] | None = None) -> dict:
         writer.writeheader()
         writer.writerow({"epoch": 0, **before.as_dict()})
         writer.writerows(log)
-    embeddings, labels = embed(network, test, layer, args.batch_size)
+    embeddings, labels = sparse3d.embed(network, test, layer, args.batch_size)
     torch.save({"embeddings": embeddings, "labels": labels}, out / "test_embeddings.pt")
     network.save(out / "embedder.pt")
     graphnn.write_graphml(network.to_graph(), out / "layers.graphml")

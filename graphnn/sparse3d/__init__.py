@@ -20,7 +20,7 @@ through the tensor's cache.  :func:`triplet_loss` and :func:`retrieval_metrics`
 :class:`SparseNetwork` is a network of these layers held as a networkx DAG
 (:func:`deep_c2`: SparseConvNet's DeepC2, ready-made),
 with PySparseConvNet's builder and workflow (:func:`fit`, :func:`train_epoch`,
-:func:`evaluate` with test-time augmentation, :func:`predict`).
+:func:`evaluate` with test-time augmentation, :func:`predict`, :func:`embed`).
 
 Examples
 --------
@@ -79,6 +79,7 @@ from graphnn.sparse3d.training import (
     EpochReport,
     EvaluationReport,
     TrainingLog,
+    embed,
     evaluate,
     fit,
     predict,
@@ -130,6 +131,7 @@ __all__ = [
     "VoxelPicture",
     "collate",
     "deep_c2",
+    "embed",
     "evaluate",
     "fit",
     "grid_coordinates",
