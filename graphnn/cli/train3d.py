@@ -14,7 +14,7 @@ from graphnn.cli._common import CommandError, add_common_flags, say, show_progre
 from graphnn.sparse3d.architectures import deep_c2
 from graphnn.sparse3d.dataset import SparseDataset
 from graphnn.sparse3d.shapes import SHAPES
-from graphnn.sparse3d.training import evaluate, fit
+from graphnn.sparse3d.training import EpochRecord, evaluate, fit
 from graphnn.structure.graphml import write_graphml
 
 __all__ = ["add_parser"]
@@ -28,6 +28,17 @@ _SETTINGS = (
     ("width", 16, 4),
     ("repeats", 3, 1),
 )
+
+
+def _epoch_line(record: EpochRecord, epochs: int) -> str:
+    """One line on an epoch as soon as it is done (the full table is printed at the end)."""
+    line = (
+        f"epoch {record.epoch}/{epochs}: train error {record.train.error_rate:.3f}, "
+        f"loss {record.train.mean_loss:.4g}"
+    )
+    if record.test is not None:
+        line += f", test error {record.test.error_rate:.3f}"
+    return line + f" ({record.train.seconds:.1f} s)"
 
 
 def _settle(args: argparse.Namespace) -> None:
@@ -119,6 +130,7 @@ def _run(args: argparse.Namespace) -> int:
         lr_decay=0.9,
         test_every=max(1, args.epochs // 4),
         progress=show_progress(args),
+        on_epoch=lambda record: say(args, _epoch_line(record, args.epochs)),
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

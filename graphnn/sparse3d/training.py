@@ -1037,6 +1037,7 @@ def fit(
     num_workers: int = 0,
     progress: bool | None = None,
     device: torch.device | str | None = None,
+    on_epoch: Callable[[EpochRecord], object] | None = None,
 ) -> TrainingLog:
     """Train for ``epochs`` epochs, evaluating on ``test`` every ``test_every`` epochs.
 
@@ -1074,6 +1075,9 @@ def fit(
         A progress bar over the epochs (and the inner ones); by default only
         when stderr is a terminal.
     device : torch.device or str, optional
+    on_epoch : callable, optional
+        Called with each epoch's :class:`EpochRecord` as soon as it is done
+        (to print it, save a checkpoint, ...).
 
     Returns
     -------
@@ -1136,6 +1140,8 @@ def fit(
             )
         current = lr * factor if optimizer is None else optimizer.param_groups[0]["lr"]
         log.records.append(EpochRecord(epoch, current, report, tested))
+        if on_epoch is not None:
+            on_epoch(log.records[-1])
         postfix = {"train_error": f"{report.error_rate:.3f}"}
         if tested is not None:
             postfix["test_error"] = f"{tested.error_rate:.3f}"

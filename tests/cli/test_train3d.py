@@ -25,6 +25,7 @@ def test_trains_on_a_folder_and_saves_the_run(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "data (train): 2 samples" in printed and "2 test shapes" in printed
     assert "epoch" in printed and "train error" in printed  # the per-epoch table
+    assert "epoch 1/1: train error " in printed  # and the line printed as the epoch ended
     assert "test accuracy" in printed and "1 pose per shape" in printed
     network = SparseNetwork.load(out / "network.pt")
     assert network.n_classes == 2

@@ -267,9 +267,13 @@ def test_a_label_outside_the_outputs():
 
 def test_fit_log_and_learning_rate_decay(tmp_path):
     train, test = shapes(), shapes(1, kind="test", seed=1)
-    net = network()
-    log = fit(net, train, test, epochs=3, batch_size=4, lr=0.1, lr_decay=0.5, test_every=2)
+    net, seen = network(), []
+    log = fit(
+        net, train, test, epochs=3, batch_size=4, lr=0.1, lr_decay=0.5, test_every=2,
+        on_epoch=seen.append,
+    )  # fmt: skip
     assert isinstance(log, TrainingLog) and len(log) == 3
+    assert seen == list(log)  # each record, as its epoch ended
     assert [(r.epoch, r.lr, r.test is not None) for r in log] == [
         (1, 0.1, False),
         (2, 0.05, True),
