@@ -50,8 +50,9 @@ __all__ = [
 ]
 
 _CPU_SPARSE_DTYPES = (torch.float32, torch.float64)
-#: ``auto``: Triton kernels on CUDA devices when triton imports, torch.sparse otherwise.
-BACKENDS = ("auto", "torch", "triton")
+#: ``auto``: Triton kernels on CUDA devices when triton imports; on the CPU, torch.sparse for the
+#: masked products and graphnn's native kernel for the sparse 3D convolution when it builds.
+BACKENDS = ("auto", "torch", "triton", "native")
 _backend = "auto"
 
 
@@ -61,9 +62,13 @@ def backend(name: str) -> Iterator[None]:
 
     Parameters
     ----------
-    name : {"auto", "torch", "triton"}
+    name : {"auto", "torch", "triton", "native"}
         ``"triton"`` uses graphnn's kernels whatever the device (on the CPU
         they need ``TRITON_INTERPRET=1`` set before triton is imported).
+        ``"torch"`` runs plain torch ops everywhere (the reference path).
+        ``"native"`` requires graphnn's C kernel of the sparse 3D convolution
+        (:mod:`graphnn.sparse3d.cpu_conv`; CPU only, an error if it cannot be
+        built); the masked products have no native kernel and run on torch.
 
     Raises
     ------

@@ -13,7 +13,7 @@ the pairs of offset ``k``.  Every convolution of :mod:`graphnn.sparse3d`
 Backends, chosen as in :mod:`graphnn.nn.functional` (and with its
 :func:`~graphnn.nn.functional.backend` switch):
 
-* torch (the CPU, and CUDA without triton): the output rows are cut into
+* torch (the CPU without the native kernel, and CUDA without triton): the output rows are cut into
   tiles of about ``_TILE_PAIRS`` (16384) pairs, a power of two of rows (1024
   rows for a 3x3x3 submanifold map on surfaces, 4096 for a 2x2x2 stride-2
   map); per tile, one ``index_select`` gathers the
@@ -32,10 +32,22 @@ Backends, chosen as in :mod:`graphnn.nn.functional` (and with its
   offsets at a time (gather, GEMM and sum of each offset over all rows),
   and faster than an im2col GEMM over all offsets, which spends half its work
   on missing neighbours.
+* native (:mod:`graphnn.sparse3d.cpu_conv`, a C kernel compiled at first
+  use; CPU tensors when it builds, or under ``backend("native")``): the
+  forward product and the input gradient in one pass over the output rows,
+  each input row read straight from the features into the output row's sums
+  (no gathered copy, no products buffer, no ``embedding_bag``); the weight
+  gradient runs on the torch path.  It is what the CPU runs by default; where
+  no C compiler is found or ``GRAPHNN_NATIVE=0`` is set, the torch path runs
+  (with one warning when the build failed).  Each output row is summed by one
+  thread in an order fixed by the shapes: bitwise the same at any thread count.
 * Triton (:mod:`triton_kernels.sparse_conv`, CUDA tensors when triton
   imports, or any device under ``backend("triton")`` with
   ``TRITON_INTERPRET=1``): an implicit-GEMM gather kernel for the forward
   product and the input gradient, a gathered GEMM for the weight gradient.
+
+``backend("torch")`` forces the torch path on the CPU: it is the reference
+the other two are tested against.
 
 ``float16`` and ``bfloat16`` are accumulated in ``float32`` (the torch path
 computes in ``float32``); ``float64`` stays ``float64`` (for
@@ -46,12 +58,15 @@ weight gradient the weight's dtype.
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from graphnn import _native
 from graphnn.nn import functional as _nn_functional
+from graphnn.sparse3d import cpu_conv
 from graphnn.sparse3d.kernel_map import KernelMap
 
 __all__ = ["sparse_conv"]
@@ -155,6 +170,34 @@ def _triton_ops():
     return ops
 
 
+_warned_native = False
+
+
+def _use_native(t: torch.Tensor) -> bool:
+    """Whether the native CPU kernel runs on ``t`` (after the Triton kernels said no)."""
+    global _warned_native
+    name = _nn_functional._backend
+    if name == "native":
+        if t.device.type != "cpu":
+            raise ValueError(f"the native backend runs on the CPU; the tensors are on {t.device}")
+        if not cpu_conv.available():
+            raise _native.NativeBuildError(cpu_conv.build_error())
+        return True
+    if name != "auto" or t.device.type != "cpu" or not _native.enabled():
+        return False
+    if cpu_conv.available():
+        return True
+    if not _warned_native:
+        _warned_native = True
+        warnings.warn(
+            f"graphnn's native sparse-convolution kernel is not used, the torch path runs "
+            f"(slower); set GRAPHNN_NATIVE=0 to silence this. {cpu_conv.build_error()}",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    return False
+
+
 class _SparseConv(torch.autograd.Function):
     """``features, weight -> out`` on a fixed kernel map (the bias is added outside)."""
 
@@ -168,7 +211,12 @@ class _SparseConv(torch.autograd.Function):
                 features, weight.to(features.dtype), kmap.neighbors, validate=False
             )
         dtype = _compute_dtype(features, weight)
-        out = _torch_product(features.to(dtype), weight.to(dtype), kmap, transposed=False)
+        if _use_native(features):
+            out = cpu_conv.gather_conv(
+                features.to(dtype), weight.to(dtype), kmap.neighbors, validate=False
+            )
+        else:
+            out = _torch_product(features.to(dtype), weight.to(dtype), kmap, transposed=False)
         return out.to(features.dtype)
 
     @staticmethod
@@ -194,10 +242,23 @@ class _SparseConv(torch.autograd.Function):
         grad_c = grad.to(dtype)
         if need_input:
             w_t = weight.to(dtype).transpose(1, 2)
-            grad_input = _torch_product(grad_c, w_t, kmap, transposed=True).to(features.dtype)
+            if _use_native(grad):
+                grad_input = _native_transposed(grad_c, w_t, kmap).to(features.dtype)
+            else:
+                grad_input = _torch_product(grad_c, w_t, kmap, transposed=True).to(features.dtype)
         if need_weight:
             grad_weight = _torch_weight_grad(features.to(dtype), grad_c, kmap).to(weight.dtype)
         return grad_input, grad_weight, None
+
+
+def _native_transposed(grad: torch.Tensor, w_t: torch.Tensor, kmap: KernelMap) -> torch.Tensor:
+    """Return the input gradient on the native kernel: ``(grad, W^T)`` on the reversed map.
+
+    The reverse of a submanifold map is the map itself with the offsets mirrored.
+    """
+    if kmap.kind == "submanifold":
+        return cpu_conv.gather_conv(grad, w_t.flip(0), kmap.neighbors, validate=False)
+    return cpu_conv.gather_conv(grad, w_t, kmap.reverse(), validate=False)
 
 
 #: Pairs per tile of the torch path (about): a tile's gathered rows and products stay in cache.

@@ -326,7 +326,7 @@ def test_the_torch_path_gives_the_same_result_for_any_tile_size(x, geometry, til
             fresh = SparseVoxelTensor(x.coords, x.features, x.spatial_shape, x.batch_size)
             f = fresh.features.clone().requires_grad_()
             layer.zero_grad()
-            with mock.patch.object(functional, "_TILE_PAIRS", pairs):
+            with mock.patch.object(functional, "_TILE_PAIRS", pairs), backend("torch"):
                 y = layer(fresh.replace_features(f))
                 y.features.backward(torch.ones_like(y.features))
             results.append((y.features.detach(), f.grad, layer.weight.grad.clone()))
@@ -335,7 +335,8 @@ def test_the_torch_path_gives_the_same_result_for_any_tile_size(x, geometry, til
             torch.testing.assert_close(a, b)
 
 
-def test_the_torch_path_gives_the_same_bits_at_any_thread_count():
+@pytest.mark.parametrize("name", ["torch", "auto"])  # auto: the native kernel where it builds
+def test_the_cpu_paths_give_the_same_bits_at_any_thread_count(name):
     torch.manual_seed(0)
     x = SparseVoxelTensor.from_dense(
         torch.randn(2, 16, 12, 12, 12) * (torch.rand(2, 1, 12, 12, 12) < 0.4)
@@ -350,8 +351,9 @@ def test_the_torch_path_gives_the_same_bits_at_any_thread_count():
             for layer in layers:
                 layer.zero_grad()
                 f = x.features.clone().requires_grad_()
-                y = layer(x.replace_features(f))
-                (y.features**2).sum().backward()
+                with backend(name):
+                    y = layer(x.replace_features(f))
+                    (y.features**2).sum().backward()
                 run += [y.features.detach(), f.grad, layer.weight.grad.clone()]
             results.append(run)
     finally:

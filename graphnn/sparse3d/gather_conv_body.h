@@ -1,0 +1,153 @@
+/* The body of gather_conv.c for one element type: T (float or double), V (its 64-byte vector),
+ * SUFFIX (f32 or f64).  Included once per type; see gather_conv.c for what it computes. */
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define LANES ((int64_t)(sizeof(V) / sizeof(T)))
+#define INLINE static inline __attribute__((always_inline))
+#define ACC CAT(acc_, SUFFIX)
+
+/* The running sums of one output row over 2 vectors of output channels, in 4 chains:
+ * v[vector][chain], input channel c going into chain c % 4. */
+typedef struct {
+    V v[2][4];
+} ACC;
+
+/* a += x_row @ w_k[:, j0 : j0 + 2 LANES] (wk already offset by j0). */
+INLINE void CAT(add_one_, SUFFIX)(ACC *a, const T *restrict xi, const T *restrict wk, int64_t cin,
+                                  int64_t cout)
+{
+    int64_t c = 0;
+    for (; c + 4 <= cin; c += 4) {
+        for (int q = 0; q < 4; ++q) {
+            const V *wr = (const V *)(wk + (c + q) * cout);
+            a->v[0][q] += xi[c + q] * wr[0];
+            a->v[1][q] += xi[c + q] * wr[1];
+        }
+    }
+    for (; c < cin; ++c) {
+        const V *wr = (const V *)(wk + c * cout);
+        a->v[0][0] += xi[c] * wr[0];
+        a->v[1][0] += xi[c] * wr[1];
+    }
+}
+
+/* a += x_row @ w_k and b += y_row @ w_k, each weight vector loaded once for both.  Each row's
+ * chains receive exactly the terms add_one would give them, in the same order. */
+INLINE void CAT(add_two_, SUFFIX)(ACC *a, ACC *b, const T *restrict xi, const T *restrict yi,
+                                  const T *restrict wk, int64_t cin, int64_t cout)
+{
+    int64_t c = 0;
+    for (; c + 4 <= cin; c += 4) {
+        for (int q = 0; q < 4; ++q) {
+            const V *wr = (const V *)(wk + (c + q) * cout);
+            V w0 = wr[0], w1 = wr[1];
+            a->v[0][q] += xi[c + q] * w0;
+            a->v[1][q] += xi[c + q] * w1;
+            b->v[0][q] += yi[c + q] * w0;
+            b->v[1][q] += yi[c + q] * w1;
+        }
+    }
+    for (; c < cin; ++c) {
+        const V *wr = (const V *)(wk + c * cout);
+        V w0 = wr[0], w1 = wr[1];
+        a->v[0][0] += xi[c] * w0;
+        a->v[1][0] += xi[c] * w1;
+        b->v[0][0] += yi[c] * w0;
+        b->v[1][0] += yi[c] * w1;
+    }
+}
+
+INLINE void CAT(store_, SUFFIX)(const ACC *a, T *restrict dst)
+{
+    for (int u = 0; u < 2; ++u) {
+        V s = (a->v[u][0] + a->v[u][1]) + (a->v[u][2] + a->v[u][3]);
+        memcpy(dst + u * LANES, &s, sizeof s);
+    }
+}
+
+/* Output channels [j0, j0 + 2 LANES) of one output row, into dst[0 : 2 LANES]; `cout` is the
+ * weight's row length. */
+INLINE void CAT(block_one_, SUFFIX)(const T *restrict x, const T *restrict w,
+                                    const int32_t *restrict row, T *restrict dst, int64_t j0,
+                                    int64_t K, int64_t cin, int64_t cout)
+{
+    ACC a = {0};
+    for (int64_t k = 0; k < K; ++k)
+        if (row[k] >= 0)
+            CAT(add_one_, SUFFIX)(&a, x + (int64_t)row[k] * cin, w + k * cin * cout + j0, cin,
+                                  cout);
+    CAT(store_, SUFFIX)(&a, dst);
+}
+
+/* Output channels [j0, j0 + 2 LANES) of two output rows: an offset both rows have loads its
+ * weights once (neighbouring sites share most offsets). */
+INLINE void CAT(block_two_, SUFFIX)(const T *restrict x, const T *restrict w,
+                                    const int32_t *restrict row, const int32_t *restrict row2,
+                                    T *restrict dst, T *restrict dst2, int64_t j0, int64_t K,
+                                    int64_t cin, int64_t cout)
+{
+    ACC a = {0}, b = {0};
+    for (int64_t k = 0; k < K; ++k) {
+        const T *wk = w + k * cin * cout + j0;
+        if (row[k] >= 0 && row2[k] >= 0)
+            CAT(add_two_, SUFFIX)(&a, &b, x + (int64_t)row[k] * cin, x + (int64_t)row2[k] * cin,
+                                  wk, cin, cout);
+        else if (row[k] >= 0)
+            CAT(add_one_, SUFFIX)(&a, x + (int64_t)row[k] * cin, wk, cin, cout);
+        else if (row2[k] >= 0)
+            CAT(add_one_, SUFFIX)(&b, x + (int64_t)row2[k] * cin, wk, cin, cout);
+    }
+    CAT(store_, SUFFIX)(&a, dst);
+    CAT(store_, SUFFIX)(&b, dst2);
+}
+
+/* Output rows [r0, r1), two at a time.  The output channels past the last whole block (cout not a
+ * multiple of 2 LANES) run as one more block on a copy of their weight columns padded with zeros.
+ * Returns 0, or -1 if that copy cannot be allocated. */
+static int CAT(rows_, SUFFIX)(const T *restrict x, const T *restrict w,
+                              const int32_t *restrict table, T *restrict out, int64_t r0,
+                              int64_t r1, int64_t K, int64_t cin, int64_t cout)
+{
+    const int64_t B = 2 * LANES, whole = cout - cout % B, rest = cout - whole;
+    const int64_t row_bytes = cin * (int64_t)sizeof(T);
+    T *tail = NULL;
+    if (rest) {
+        tail = calloc((size_t)(K * cin * B), sizeof(T));
+        if (tail == NULL)
+            return -1;
+        for (int64_t kc = 0; kc < K * cin; ++kc)
+            memcpy(tail + kc * B, w + kc * cout + whole, (size_t)rest * sizeof(T));
+    }
+    for (int64_t o = r0; o < r1; o += 2) {
+        const int32_t *row = table + o * K;
+        const int two = o + 1 < r1;
+        for (int64_t p = o + 2; p < o + 4 && p < r1; ++p)
+            prefetch_rows((const char *)x, table + p * K, K, row_bytes);
+        T *dst = out + o * cout, *dst2 = dst + cout;
+        for (int64_t j0 = 0; j0 < whole; j0 += B) {
+            if (two)
+                CAT(block_two_, SUFFIX)(x, w, row, row + K, dst + j0, dst2 + j0, j0, K, cin, cout);
+            else
+                CAT(block_one_, SUFFIX)(x, w, row, dst + j0, j0, K, cin, cout);
+        }
+        if (rest) {
+            T part[2][2 * LANES];
+            if (two)
+                CAT(block_two_, SUFFIX)(x, tail, row, row + K, part[0], part[1], 0, K, cin, B);
+            else
+                CAT(block_one_, SUFFIX)(x, tail, row, part[0], 0, K, cin, B);
+            memcpy(dst + whole, part[0], (size_t)rest * sizeof(T));
+            if (two)
+                memcpy(dst2 + whole, part[1], (size_t)rest * sizeof(T));
+        }
+    }
+    free(tail);
+    return 0;
+}
+
+#undef ACC
+#undef INLINE
+#undef LANES
+#undef CAT
+#undef CAT_
