@@ -100,14 +100,14 @@ def test_non_contiguous_inputs_are_taken_as_they_are():
 def test_empty_shapes():
     assert cpu_conv.gather_conv(
         torch.ones(0, 3), torch.ones(2, 3, 4), torch.ones(0, 2, dtype=torch.int32)
-    ).shape == (0, 4)  # noqa: E501
+    ).shape == (0, 4)
     z = cpu_conv.gather_conv(
         torch.ones(2, 0), torch.ones(2, 0, 4), torch.zeros(3, 2, dtype=torch.int32)
-    )  # noqa: E501
+    )
     assert torch.equal(z, torch.zeros(3, 4))
     assert cpu_conv.gather_conv(
         torch.ones(2, 3), torch.ones(2, 3, 0), torch.zeros(3, 2, dtype=torch.int32)
-    ).shape == (3, 0)  # noqa: E501
+    ).shape == (3, 0)
 
 
 def test_bad_arguments_are_named():
