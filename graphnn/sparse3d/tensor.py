@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from graphnn.sparse3d.batch import SparseBatch, _check_inside, _spatial_size
-from graphnn.sparse3d.kernel_map import _coords_from_keys, _Sites, linear_keys
+from graphnn.sparse3d.kernel_map import _coords_from_keys, _Sites, linear_keys, move_cache
 
 if TYPE_CHECKING:
     from graphnn.sparse3d.kernel_map import KernelMap
@@ -351,9 +351,11 @@ class SparseVoxelTensor:
         """Return the tensor on ``device`` and/or with features of ``dtype``.
 
         Coordinates stay ``int32``.  On the same device the result shares the
-        coordinates and the cache; on another device the maps are rebuilt
-        there on demand (and the links of strided convolutions to their
-        inverse are not carried over).
+        coordinates and the cache.  On another device it gets a copy of the
+        cache with every kernel map moved there, linked as before (the caches
+        of the sites strided convolutions produced, their inverse maps; see
+        :func:`~graphnn.sparse3d.kernel_map.move_cache`), so maps built on the
+        CPU, say in a data-loading worker, are not built again on the GPU.
 
         Examples
         --------
@@ -368,8 +370,8 @@ class SparseVoxelTensor:
         features = self.features.to(device=device, dtype=dtype, non_blocking=non_blocking)
         if device is None or torch.device(device) == self.device:
             return self.replace_features(features)
-        coords = self.coords.to(device, non_blocking=non_blocking)
-        return self._trusted(coords, features, self.spatial_shape, self.batch_size, {})
+        coords, cache = move_cache(self.coords, self.cache, device, non_blocking)
+        return self._trusted(coords, features, self.spatial_shape, self.batch_size, cache)
 
 
 # --- checks ------------------------------------------------------------------------------
