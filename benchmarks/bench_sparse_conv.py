@@ -15,6 +15,10 @@ a small grid).  Rows:
 * forward + backward of a submanifold layer against dense ``conv3d`` forward +
   backward on the densified grid of one sample (the issue's goal: 5x).
 
+graphnn's forward rows run what the CPU runs by default, the native C kernel
+(:mod:`graphnn.sparse3d.cpu_conv`, when it builds; the row says which), and
+each is repeated on the torch path (``backend("torch")``, the reference).
+
 Every row runs graphnn and its peer in one process at one thread
 (``torch.set_num_threads(1)``, spconv's CPU kernels being single-threaded),
 the two timed turn about (medians of ``--repeat`` calls each).
@@ -36,6 +40,8 @@ import torch.nn.functional as F
 
 from benchmarks._harness import Row, median_seconds, report
 from benchmarks._harness import paired_median_seconds as paired
+from graphnn.nn.functional import backend
+from graphnn.sparse3d import cpu_conv
 from graphnn.sparse3d.conv import SparseConv3d, SubmanifoldConv3d
 from graphnn.sparse3d.kernel_map import conv_map, linear_keys, submanifold_map
 from graphnn.sparse3d.shapes import shapes
@@ -80,6 +86,32 @@ def check_equal(ours: torch.Tensor, theirs: torch.Tensor, what: str) -> None:
         raise AssertionError(
             f"{what}: graphnn and spconv differ by {error:.3g} (scale {scale:.3g})"
         )
+
+
+def default_path() -> str:
+    return "native" if cpu_conv.available() else "torch path, native kernel not built"
+
+
+def on_torch(fn):
+    """``fn`` on the torch path (the reference the native kernel is tested against)."""
+
+    def run():
+        with backend("torch"):
+            return fn()
+
+    return run
+
+
+def both_paths(case, peer_name, ours, theirs, repeat) -> list[Row]:
+    """Rows for graphnn's default CPU path and its torch path, each paired with ``theirs``."""
+    rows = []
+    for label, fn in ((default_path(), ours), ("torch path", on_torch(ours))):
+        if theirs is None:
+            mine, peer = median_seconds(fn, repeat), None
+        else:
+            mine, peer = paired(fn, theirs, repeat)
+        rows.append(Row(f"{case} [{label}]", peer_name, mine, peer))
+    return rows
 
 
 def timed(fn, repeat: int) -> float:
@@ -136,22 +168,23 @@ def main() -> None:
         t = x.replace_features(torch.randn(x.num_sites, channels))
         with torch.no_grad():
             layer(t)  # builds the map and the tile plan once
-            peer = None
-            if spconv is None:
-                ours = median_seconds(lambda layer=layer, t=t: layer(t), args.repeat)
-            else:
+            peer_fn = None
+            if spconv is not None:
                 theirs = spconv.SubMConv3d(channels, channels, 3, bias=False, indice_key="s")
                 theirs.weight.copy_(to_spconv_weight(layer.weight, (3, 3, 3)))
                 first = theirs(spconv.SparseConvTensor(t.features, coords, shape, x.batch_size))
                 check_equal(layer(t).features, first.features, f"submanifold {channels}")
+                with backend("torch"):
+                    check_equal(layer(t).features, first.features, "torch path")
                 again = first.replace_feature(t.features)
-                ours, peer = paired(
-                    lambda layer=layer, t=t: layer(t),
-                    lambda theirs=theirs, again=again: theirs(again),
-                    args.repeat,
-                )
-        case = f"SubmanifoldConv3d {channels}->{channels} k=3 forward, {name}"
-        rows.append(Row(case, spconv_name, ours, peer))
+
+                def peer_fn(theirs=theirs, again=again):
+                    return theirs(again)
+
+            case = f"SubmanifoldConv3d {channels}->{channels} k=3 forward, {name}"
+            rows += both_paths(
+                case, spconv_name, lambda layer=layer, t=t: layer(t), peer_fn, args.repeat
+            )
 
     layer = SparseConv3d(32, 32, 2, stride=2, bias=False)
     features = torch.randn(x.num_sites, 32)
@@ -176,15 +209,15 @@ def main() -> None:
             ours, peer = paired(
                 lambda: layer(fresh().replace_features(features)), run_theirs, args.repeat
             )
-    rows.append(Row(f"SparseConv3d 32->32 k=2 s=2 map + forward, {name}", spconv_name, ours, peer))
+    case = f"SparseConv3d 32->32 k=2 s=2 map + forward, {name} [{default_path()}]"
+    rows.append(Row(case, spconv_name, ours, peer))
 
     with torch.no_grad():  # the same layer on a built map (both sides keep their pairs)
         t = fresh().replace_features(features)
         layer(t)
-        peer = None
-        if spconv is None:
-            ours = median_seconds(lambda: layer(t), args.repeat)
-        else:
+        on_torch(lambda: layer(t))()  # the torch path's tile plan, built once like the map
+        conv_theirs = None
+        if spconv is not None:
             from spconv.core import ConvAlgo
             from spconv.pytorch import functional as spconv_functional
             from spconv.pytorch.ops import get_indice_pairs
@@ -199,13 +232,11 @@ def main() -> None:
                     features, theirs.weight, pairs_, counts, out_ids.shape[0], ConvAlgo.Native
                 )
 
-            check_equal(
-                layer(t).features,
-                sorted_rows(out_ids, conv_theirs(), layer(t).spatial_shape),
-                "strided conv on a built map",
-            )
-            ours, peer = paired(lambda: layer(t), conv_theirs, args.repeat)
-    rows.append(Row(f"SparseConv3d 32->32 k=2 s=2 forward, {name}", spconv_name, ours, peer))
+            expected = sorted_rows(out_ids, conv_theirs(), layer(t).spatial_shape)
+            check_equal(layer(t).features, expected, "strided conv on a built map")
+            check_equal(on_torch(lambda: layer(t))().features, expected, "torch path")
+        case = f"SparseConv3d 32->32 k=2 s=2 forward, {name}"
+        rows += both_paths(case, spconv_name, lambda: layer(t), conv_theirs, args.repeat)
 
     # --- forward + backward against dense conv3d ---------------------------------------
     one = SparseVoxelTensor(
@@ -235,10 +266,11 @@ def main() -> None:
     report(title, rows, args.repeat)
     if spconv is None:
         print("note: spconv does not import here, so its rows were not run\n")
-    print(determinism(x))
+    for path in ("auto", "torch"):
+        print(determinism(x, path))
 
 
-def determinism(x: SparseVoxelTensor) -> str:
+def determinism(x: SparseVoxelTensor, path: str) -> str:
     """Say whether outputs and gradients have the same bits at 1 and 2 threads."""
     layer = SubmanifoldConv3d(16, 16, 3)
     features = torch.randn(x.num_sites, 16)
@@ -247,12 +279,14 @@ def determinism(x: SparseVoxelTensor) -> str:
         torch.set_num_threads(threads)
         layer.zero_grad()
         f = features.clone().requires_grad_()
-        y = layer(x.replace_features(f)).features
-        (y**2).sum().backward()
+        with backend(path):
+            y = layer(x.replace_features(f)).features
+            (y**2).sum().backward()
         results.append((y.detach(), f.grad, layer.weight.grad.clone()))
     torch.set_num_threads(1)
     same = all(torch.equal(a, b) for a, b in zip(*results, strict=True))
-    return f"determinism: output and gradients bitwise equal at 1 and 2 threads: {same}\n"
+    label = default_path() if path == "auto" else "torch path"
+    return f"determinism [{label}]: output and gradients bitwise equal at 1 and 2 threads: {same}\n"
 
 
 if __name__ == "__main__":
