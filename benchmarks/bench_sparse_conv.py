@@ -13,7 +13,9 @@ a small grid).  Rows:
   every call), against spconv's CPU build (forward only there); the outputs are
   checked equal before anything is timed;
 * forward + backward of a submanifold layer against dense ``conv3d`` forward +
-  backward on the densified grid of one sample (the issue's goal: 5x).
+  backward on the densified grid of one sample (the issue's goal: 5x);
+* forward + backward (a training step) of a submanifold and a strided layer on the
+  native kernel against the same on graphnn's torch path.
 
 graphnn's forward rows run what the CPU runs by default, the native C kernel
 (:mod:`graphnn.sparse3d.cpu_conv`, when it builds; the row says which), and
@@ -261,6 +263,24 @@ def main() -> None:
         ours = median_seconds(sparse_step, args.repeat)
         theirs = median_seconds(dense_step, args.repeat)
         rows.append(Row(case, "dense F.conv3d fwd+bwd", ours, theirs))
+
+    # --- a training step of one layer, default CPU path against the torch path ------------
+    if cpu_conv.available():
+        for layer, label in (
+            (SubmanifoldConv3d(32, 32, 3), "SubmanifoldConv3d 32->32 k=3"),
+            (SparseConv3d(32, 32, 2, stride=2), "SparseConv3d 32->32 k=2 s=2"),
+        ):
+            f = torch.randn(x.num_sites, 32, requires_grad=True)
+            t = x.replace_features(f)
+
+            def step(layer=layer, t=t):
+                layer(t).features.sum().backward()
+
+            step()
+            on_torch(step)()  # both plans built
+            ours, theirs = paired(step, on_torch(step), args.repeat)
+            case = f"{label} forward+backward, {name} [native]"
+            rows.append(Row(case, "graphnn's torch path", ours, theirs))
 
     title = "Sparse convolution (one thread; forward rows are inference, torch.no_grad)"
     report(title, rows, args.repeat)

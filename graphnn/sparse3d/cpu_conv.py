@@ -15,9 +15,10 @@ the shapes, so the result is bitwise the same at any thread count.  See the
 notes at the top of ``gather_conv.c``.
 
 The kernel is C, compiled at first use by :mod:`graphnn._native`.
-:func:`graphnn.sparse3d.functional.sparse_conv` runs it on the CPU (forward and
-input gradient) when it builds, and the torch path otherwise; the torch path is
-its reference in the tests.  On voxelized surfaces (one thread) it ran the
+:func:`gather_conv_weight_grad` is its weight gradient.
+:func:`graphnn.sparse3d.functional.sparse_conv` runs both on the CPU (forward,
+input gradient, weight gradient) when they build, and the torch path otherwise;
+the torch path is their reference in the tests.  On voxelized surfaces (one thread) it ran the
 strided ``k=2, s=2`` product about 2x faster than the torch path and the
 3x3x3 submanifold one 1.1x to 1.4x faster (``benchmarks/README.md``).
 """
@@ -31,7 +32,7 @@ import torch
 
 from graphnn import _native
 
-__all__ = ["DTYPES", "available", "build_error", "gather_conv"]
+__all__ = ["DTYPES", "available", "build_error", "gather_conv", "gather_conv_weight_grad"]
 
 #: The dtypes the kernel computes in (others are converted by the caller).
 DTYPES = (torch.float32, torch.float64)
@@ -46,7 +47,12 @@ def _load() -> tuple[ctypes.CDLL | None, str | None]:
         lib = _native.load(*_SOURCE)
     except _native.NativeBuildError as error:
         return None, str(error)
-    for name in ("gather_conv_f32", "gather_conv_f64"):
+    for name in (
+        "gather_conv_f32",
+        "gather_conv_f64",
+        "gather_conv_wgrad_f32",
+        "gather_conv_wgrad_f64",
+    ):
         fn = getattr(lib, name)
         fn.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int64] * 5
         fn.restype = ctypes.c_int64
@@ -152,6 +158,75 @@ def gather_conv(
             f"gather_conv could not allocate the padded weight columns ({K}x{c_in}x{c_out})"
         )
     return out
+
+
+def gather_conv_weight_grad(
+    x: torch.Tensor,
+    grad: torch.Tensor,
+    table: torch.Tensor,
+    *,
+    threads: int | None = None,
+    validate: bool = True,
+) -> torch.Tensor:
+    """Return the weight gradient of :func:`gather_conv`: ``dW[k] = sum x[i]^T grad[o]``.
+
+    The sum runs over the pairs ``(i, o) = (table[o, k], o)`` with ``i >= 0``.
+    The offsets are dealt round the threads; each ``dW[k]`` is summed by one
+    thread, pair by pair in output-row order, so the result is bitwise the same
+    at any thread count.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        ``[n_in, C_in]``, float32 or float64, the forward's input.
+    grad : torch.Tensor
+        ``[n_out, C_out]``, the dtype of ``x``: the gradient of the output.
+    table : torch.Tensor
+        ``int32 [n_out, K]``, as for :func:`gather_conv`.
+    threads, validate
+        As for :func:`gather_conv`.
+
+    Returns
+    -------
+    torch.Tensor
+        ``[K, C_in, C_out]``, the dtype of ``x``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`gather_conv` (shapes, dtypes, devices, table entries).
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.tensor([[1.0], [2.0]])
+    >>> grad = torch.tensor([[1.0], [10.0], [100.0]])
+    >>> table = torch.tensor([[0, 1], [-1, 0], [1, -1]], dtype=torch.int32)
+    >>> gather_conv_weight_grad(x, grad, table).flatten().tolist()  # 1 + 200, 2 + 10
+    [201.0, 12.0]
+    """
+    if not isinstance(grad, torch.Tensor) or not isinstance(table, torch.Tensor):
+        raise TypeError("grad and table must be tensors")
+    if grad.dim() != 2 or grad.shape[0] != table.shape[0] or table.dim() != 2:
+        raise ValueError(
+            f"grad must be [n_out, C_out] with n_out = {table.shape[0]} (the table's rows), got "
+            f"{list(grad.shape)}"
+        )
+    K, c_out = table.shape[1], grad.shape[1]
+    shape = (K, x.shape[1] if isinstance(x, torch.Tensor) and x.dim() == 2 else 0, c_out)
+    _check(x, torch.empty(shape, dtype=grad.dtype, device=grad.device), table, validate)
+    dw = torch.zeros(shape, dtype=x.dtype)
+    if table.shape[0] == 0 or dw.numel() == 0:
+        return dw
+    lib = _library()
+    fn = lib.gather_conv_wgrad_f64 if x.dtype == torch.float64 else lib.gather_conv_wgrad_f32
+    x, grad, table = x.contiguous(), grad.contiguous(), table.contiguous()
+    n_threads = torch.get_num_threads() if threads is None else int(threads)
+    fn(
+        x.data_ptr(), grad.data_ptr(), table.data_ptr(), dw.data_ptr(),
+        table.shape[0], K, shape[1], c_out, max(1, n_threads),
+    )  # fmt: skip
+    return dw
 
 
 def _check(x: torch.Tensor, weight: torch.Tensor, table: torch.Tensor, validate: bool) -> None:

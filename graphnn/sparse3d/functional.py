@@ -36,8 +36,9 @@ Backends, chosen as in :mod:`graphnn.nn.functional` (and with its
   use; CPU tensors when it builds, or under ``backend("native")``): the
   forward product and the input gradient in one pass over the output rows,
   each input row read straight from the features into the output row's sums
-  (no gathered copy, no products buffer, no ``embedding_bag``); the weight
-  gradient runs on the torch path.  It is what the CPU runs by default; where
+  (no gathered copy, no products buffer, no ``embedding_bag``), and the weight
+  gradient over chunks of output rows, offset by offset (each offset's sum
+  owned by one thread).  It is what the CPU runs by default; where
   no C compiler is found or ``GRAPHNN_NATIVE=0`` is set, the torch path runs
   (with one warning when the build failed).  Each output row is summed by one
   thread in an order fixed by the shapes: bitwise the same at any thread count.
@@ -247,7 +248,13 @@ class _SparseConv(torch.autograd.Function):
             else:
                 grad_input = _torch_product(grad_c, w_t, kmap, transposed=True).to(features.dtype)
         if need_weight:
-            grad_weight = _torch_weight_grad(features.to(dtype), grad_c, kmap).to(weight.dtype)
+            if _use_native(grad):
+                grad_weight = cpu_conv.gather_conv_weight_grad(
+                    features.to(dtype), grad_c, kmap.neighbors, validate=False
+                )
+            else:
+                grad_weight = _torch_weight_grad(features.to(dtype), grad_c, kmap)
+            grad_weight = grad_weight.to(weight.dtype)
         return grad_input, grad_weight, None
 
 

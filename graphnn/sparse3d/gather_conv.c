@@ -31,6 +31,8 @@ typedef double vec_f64 __attribute__((vector_size(64), aligned(8)));
 
 /* Fewest output rows a thread is given: below, starting a thread costs more than it saves. */
 #define MIN_ROWS_PER_THREAD 512
+/* Output rows per chunk of the weight gradient. */
+#define WGRAD_CHUNK 64
 
 static inline void prefetch_rows(const char *x, const int32_t *row, int64_t K, int64_t row_bytes)
 {
@@ -127,4 +129,78 @@ int64_t gather_conv_f64(const double *x, const double *w, const int32_t *table, 
                         int64_t n_out, int64_t K, int64_t cin, int64_t cout, int64_t threads)
 {
     return gather_conv(1, x, w, table, out, n_out, K, cin, cout, threads);
+}
+
+/* --- the weight gradient ------------------------------------------------------------------- */
+
+struct wjob {
+    int f64;
+    const void *x, *g;
+    const int32_t *table;
+    void *dw;
+    int64_t n_out, K, cin, cout, k_first, k_step;
+};
+
+static void wrun(const struct wjob *j)
+{
+    if (j->f64)
+        wgrad_f64(j->x, j->g, j->table, j->dw, j->n_out, j->K, j->cin, j->cout, j->k_first,
+                  j->k_step);
+    else
+        wgrad_f32(j->x, j->g, j->table, j->dw, j->n_out, j->K, j->cin, j->cout, j->k_first,
+                  j->k_step);
+}
+
+static void *wrun_thread(void *arg)
+{
+    wrun((const struct wjob *)arg);
+    return NULL;
+}
+
+/* The offsets go round the threads (offset k to thread k % threads); each dw[k] is summed by
+ * one thread in the same order whatever the thread count. */
+static int64_t gather_conv_wgrad(int f64, const void *x, const void *g, const int32_t *table,
+                                 void *dw, int64_t n_out, int64_t K, int64_t cin, int64_t cout,
+                                 int64_t threads)
+{
+    if (threads > K)
+        threads = K;
+    if (threads > n_out / MIN_ROWS_PER_THREAD)
+        threads = n_out / MIN_ROWS_PER_THREAD;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    if (threads < 1)
+        threads = 1;
+    struct wjob jobs[MAX_THREADS];
+    pthread_t ids[MAX_THREADS];
+    int started[MAX_THREADS];
+    for (int64_t t = 0; t < threads; ++t) {
+        struct wjob j = {f64, x, g, table, dw, n_out, K, cin, cout, t, threads};
+        jobs[t] = j;
+        started[t] = t > 0 && pthread_create(&ids[t], NULL, wrun_thread, &jobs[t]) == 0;
+    }
+    wrun(&jobs[0]);
+    for (int64_t t = 1; t < threads; ++t) {
+        if (started[t])
+            pthread_join(ids[t], NULL);
+        else
+            wrun(&jobs[t]);
+    }
+    return threads;
+}
+
+/* dw [K, cin, cout] += the weight gradient of out = gather_conv(x, w, table) for the output
+ * gradient g [n_out, cout].  Return the number of threads used. */
+int64_t gather_conv_wgrad_f32(const float *x, const float *g, const int32_t *table, float *dw,
+                              int64_t n_out, int64_t K, int64_t cin, int64_t cout,
+                              int64_t threads)
+{
+    return gather_conv_wgrad(0, x, g, table, dw, n_out, K, cin, cout, threads);
+}
+
+int64_t gather_conv_wgrad_f64(const double *x, const double *g, const int32_t *table,
+                              double *dw, int64_t n_out, int64_t K, int64_t cin, int64_t cout,
+                              int64_t threads)
+{
+    return gather_conv_wgrad(1, x, g, table, dw, n_out, K, cin, cout, threads);
 }

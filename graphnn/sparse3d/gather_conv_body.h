@@ -146,6 +146,98 @@ static int CAT(rows_, SUFFIX)(const T *restrict x, const T *restrict w,
     return 0;
 }
 
+/* --- the weight gradient: dw[k] += sum over the pairs (i, o) of offset k of x[i]^T g[o] ----- */
+
+/* dw_k[c : c + Q, j : j + U LANES] += sum over the n pairs of x[ins[p], c : c + Q]^T
+ * g[outs[p], j : j + U LANES], the pairs in order: one sequential sum per element.  Q (1 or 4)
+ * and U (1 or 2) are constants where it is inlined, so the sums stay in registers. */
+INLINE void CAT(wblock_, SUFFIX)(T *restrict dk, const T *restrict x, const T *restrict g,
+                                 const int32_t *restrict ins, const int32_t *restrict outs,
+                                 int n, int64_t c, int64_t j, int64_t cin, int64_t cout,
+                                 const int Q, const int U)
+{
+    V a[4][2];
+    for (int q = 0; q < Q; ++q)
+        for (int u = 0; u < U; ++u)
+            memcpy(&a[q][u], dk + (c + q) * cout + j + u * LANES, sizeof(V));
+    for (int p = 0; p < n; ++p) {
+        const T *xi = x + (int64_t)ins[p] * cin + c;
+        const T *gr = g + (int64_t)outs[p] * cout + j;
+        for (int u = 0; u < U; ++u) {
+            V gu;
+            memcpy(&gu, gr + u * LANES, sizeof(V));
+            for (int q = 0; q < Q; ++q)
+                a[q][u] += xi[q] * gu;
+        }
+    }
+    for (int q = 0; q < Q; ++q)
+        for (int u = 0; u < U; ++u)
+            memcpy(dk + (c + q) * cout + j + u * LANES, &a[q][u], sizeof(V));
+}
+
+/* The pairs of one chunk of output rows for one offset, into dw_k (cin x cout). */
+static void CAT(wchunk_, SUFFIX)(T *restrict dk, const T *restrict x, const T *restrict g,
+                                 const int32_t *restrict ins, const int32_t *restrict outs,
+                                 int n, int64_t cin, int64_t cout)
+{
+    const int64_t B = 2 * LANES;
+    int64_t c = 0;
+    for (; c + 4 <= cin; c += 4) {
+        int64_t j = 0;
+        for (; j + B <= cout; j += B)
+            CAT(wblock_, SUFFIX)(dk, x, g, ins, outs, n, c, j, cin, cout, 4, 2);
+        for (; j + LANES <= cout; j += LANES)
+            CAT(wblock_, SUFFIX)(dk, x, g, ins, outs, n, c, j, cin, cout, 4, 1);
+        for (; j < cout; ++j)
+            for (int q = 0; q < 4; ++q) {
+                T s = dk[(c + q) * cout + j];
+                for (int p = 0; p < n; ++p)
+                    s += x[(int64_t)ins[p] * cin + c + q] * g[(int64_t)outs[p] * cout + j];
+                dk[(c + q) * cout + j] = s;
+            }
+    }
+    for (; c < cin; ++c) {
+        int64_t j = 0;
+        for (; j + B <= cout; j += B)
+            CAT(wblock_, SUFFIX)(dk, x, g, ins, outs, n, c, j, cin, cout, 1, 2);
+        for (; j + LANES <= cout; j += LANES)
+            CAT(wblock_, SUFFIX)(dk, x, g, ins, outs, n, c, j, cin, cout, 1, 1);
+        for (; j < cout; ++j) {
+            T s = dk[c * cout + j];
+            for (int p = 0; p < n; ++p)
+                s += x[(int64_t)ins[p] * cin + c] * g[(int64_t)outs[p] * cout + j];
+            dk[c * cout + j] = s;
+        }
+    }
+}
+
+/* The offsets k_first, k_first + k_step, ... of the weight gradient, over all output rows in
+ * chunks of WGRAD_CHUNK rows (a chunk's rows of x and g stay in cache while every block of dw_k
+ * passes over them).  Each dw[k] is summed by one thread, pair by pair in row order. */
+static void CAT(wgrad_, SUFFIX)(const T *restrict x, const T *restrict g,
+                                const int32_t *restrict table, T *restrict dw, int64_t n_out,
+                                int64_t K, int64_t cin, int64_t cout, int64_t k_first,
+                                int64_t k_step)
+{
+    int32_t ins[WGRAD_CHUNK], outs[WGRAD_CHUNK];
+    for (int64_t o0 = 0; o0 < n_out; o0 += WGRAD_CHUNK) {
+        const int64_t o1 = o0 + WGRAD_CHUNK < n_out ? o0 + WGRAD_CHUNK : n_out;
+        for (int64_t k = k_first; k < K; k += k_step) {
+            int n = 0;
+            for (int64_t o = o0; o < o1; ++o) {
+                const int32_t i = table[o * K + k];
+                if (i >= 0) {
+                    ins[n] = i;
+                    outs[n] = (int32_t)o;
+                    ++n;
+                }
+            }
+            if (n)
+                CAT(wchunk_, SUFFIX)(dw + k * cin * cout, x, g, ins, outs, n, cin, cout);
+        }
+    }
+}
+
 #undef ACC
 #undef INLINE
 #undef LANES

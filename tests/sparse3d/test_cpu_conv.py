@@ -40,6 +40,16 @@ def reference(x: torch.Tensor, weight: torch.Tensor, table: torch.Tensor) -> tor
     return out
 
 
+def reference_weight_grad(x, grad, table):
+    """``dW[k] = sum over pairs x[i]^T grad[o]``, in float64."""
+    K = table.shape[1]
+    dw = torch.zeros(K, x.shape[1], grad.shape[1], dtype=torch.float64)
+    for k in range(K):
+        rows = torch.nonzero(table[:, k] >= 0).flatten()
+        dw[k] = x.double()[table[rows, k].long()].t() @ grad.double()[rows]
+    return dw
+
+
 @st.composite
 def problems(draw, max_rows=40):
     """A random table (with -1 holes and repeated rows) and features/weights of drawn widths.
@@ -76,6 +86,18 @@ def test_gather_conv_equals_the_reference(problem):
     torch.testing.assert_close(got.double(), reference(x, w, table), rtol=tol, atol=tol * 10)
 
 
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_the_weight_gradient_equals_the_reference(problem):
+    x, w, table = problem
+    grad = torch.randn(table.shape[0], w.shape[2], dtype=x.dtype)
+    got = cpu_conv.gather_conv_weight_grad(x, grad, table)
+    assert got.dtype == x.dtype and got.shape == w.shape
+    tol = 1e-12 if x.dtype == torch.float64 else 1e-5
+    expected = reference_weight_grad(x, grad, table)
+    torch.testing.assert_close(got.double(), expected, rtol=tol, atol=tol * 10)
+
+
 @settings(max_examples=10, deadline=None)
 @given(problems(max_rows=3000), st.integers(2, 5))
 def test_the_bits_do_not_depend_on_the_thread_count(problem, threads):
@@ -84,6 +106,9 @@ def test_the_bits_do_not_depend_on_the_thread_count(problem, threads):
     x, w, table = problem
     one = cpu_conv.gather_conv(x, w, table, threads=1)
     assert torch.equal(one, cpu_conv.gather_conv(x, w, table, threads=threads))
+    grad = torch.randn(table.shape[0], w.shape[2], dtype=x.dtype)
+    dw = cpu_conv.gather_conv_weight_grad(x, grad, table, threads=1)
+    assert torch.equal(dw, cpu_conv.gather_conv_weight_grad(x, grad, table, threads=threads))
     # a row alone (odd range start) and the same row paired give the same bits
     if table.shape[0] > 1:
         assert torch.equal(one[1:], cpu_conv.gather_conv(x, w, table[1:], threads=1))
@@ -108,6 +133,24 @@ def test_empty_shapes():
     assert cpu_conv.gather_conv(
         torch.ones(2, 3), torch.ones(2, 3, 0), torch.zeros(3, 2, dtype=torch.int32)
     ).shape == (3, 0)
+
+
+def test_the_weight_gradient_checks_its_arguments():
+    x, grad = torch.ones(4, 3), torch.ones(6, 5)
+    table = torch.zeros(6, 2, dtype=torch.int32)
+    assert cpu_conv.gather_conv_weight_grad(x, grad, table).shape == (2, 3, 5)
+    with pytest.raises(ValueError, match=r"grad must be \[n_out, C_out\] with n_out = 6"):
+        cpu_conv.gather_conv_weight_grad(x, grad[:5], table)
+    with pytest.raises(ValueError, match=r"table\[1, 0\] = 9 is neither -1 nor a row of x"):
+        bad = table.clone()
+        bad[1, 0] = 9
+        cpu_conv.gather_conv_weight_grad(x, grad, bad)
+    with pytest.raises(ValueError, match="must both be float32 or both float64"):
+        cpu_conv.gather_conv_weight_grad(x, grad.double(), table)
+    with pytest.raises(TypeError, match="must be tensors"):
+        cpu_conv.gather_conv_weight_grad(x, [[1.0]], table)
+    empty = cpu_conv.gather_conv_weight_grad(x, grad[:0], table[:0])
+    assert torch.equal(empty, torch.zeros(2, 3, 5))
 
 
 def test_bad_arguments_are_named():
@@ -208,21 +251,27 @@ def test_gradcheck_on_the_native_kernel():
 
 def test_auto_runs_the_native_kernel_on_the_cpu(monkeypatch):
     calls = []
-    real = cpu_conv.gather_conv
 
-    def spy(*args, **kwargs):
-        calls.append(args[2].shape)
-        return real(*args, **kwargs)
+    def spy(name):
+        real = getattr(cpu_conv, name)
 
-    monkeypatch.setattr(cpu_conv, "gather_conv", spy)
+        def run(*args, **kwargs):
+            calls.append(name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(cpu_conv, name, run)
+
+    spy("gather_conv")
+    spy("gather_conv_weight_grad")
     x = SparseVoxelTensor.from_dense(torch.randn(1, 2, 4, 4, 4))
     layer = SubmanifoldConv3d(2, 2, 3)
     f = x.features.clone().requires_grad_()
     layer(x.replace_features(f)).features.sum().backward()
-    assert len(calls) == 2  # forward and input gradient
+    # forward, input gradient, weight gradient
+    assert sorted(calls) == ["gather_conv", "gather_conv", "gather_conv_weight_grad"]
     with backend("torch"):
-        layer(x)
-    assert len(calls) == 2
+        layer(x.replace_features(f)).features.sum().backward()
+    assert len(calls) == 3
 
 
 def test_without_the_kernel_auto_falls_back_with_one_warning(monkeypatch):
@@ -246,10 +295,12 @@ def test_graphnn_native_0_turns_it_off_without_a_warning(monkeypatch):
     monkeypatch.setenv("GRAPHNN_NATIVE", "0")
     monkeypatch.setattr(sparse_functional, "_warned_native", False)
     monkeypatch.setattr(cpu_conv, "gather_conv", None)  # would fail if called
+    monkeypatch.setattr(cpu_conv, "gather_conv_weight_grad", None)
     x = SparseVoxelTensor.from_dense(torch.randn(1, 2, 4, 4, 4))
+    f = x.features.clone().requires_grad_()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        SubmanifoldConv3d(2, 2, 3)(x)
+        SubmanifoldConv3d(2, 2, 3)(x.replace_features(f)).features.sum().backward()
 
 
 def test_the_native_backend_is_for_cpu_tensors_only():
