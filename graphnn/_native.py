@@ -21,7 +21,9 @@ Environment
     Never build or use a native kernel; the torch paths run.
 ``GRAPHNN_CACHE_DIR``
     Where the built libraries are kept (default ``$XDG_CACHE_HOME/graphnn``,
-    else ``~/.cache/graphnn``); the files go into its ``native`` folder.
+    else ``~/.cache/graphnn``, else, when that cannot be written, a
+    ``graphnn-<uid>`` folder in the temp dir); the files go into its
+    ``native`` folder.
 ``CC``
     The C compiler (default: the first of ``cc``, ``gcc``, ``clang`` found).
 """
@@ -88,6 +90,32 @@ def cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "graphnn" / "native"
+
+
+def _writable_cache_dir() -> Path:
+    """Return :func:`cache_dir`, created; a folder in the temp dir when the default is not writable.
+
+    A ``GRAPHNN_CACHE_DIR`` that cannot be created is an error (it was asked for).
+    """
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.access(folder, os.W_OK):
+            return folder
+        problem = "not writable"
+    except OSError as error:
+        problem = str(error)
+    if os.environ.get("GRAPHNN_CACHE_DIR"):
+        raise NativeBuildError(f"cannot create the cache folder {folder}: {problem}")
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    fallback = Path(tempfile.gettempdir()) / f"graphnn-{uid}" / "native"
+    try:
+        fallback.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise NativeBuildError(
+            f"cannot create the cache folder {folder} ({problem}) nor {fallback} ({error})"
+        ) from error
+    return fallback
 
 
 def load(package: str, source: str, depends: Sequence[str] = ()) -> ctypes.CDLL:
@@ -175,7 +203,8 @@ def _build_and_load(package: str, source: str, depends: tuple[str, ...]) -> ctyp
         digest.update(name.encode() + b"\0" + text + b"\0")
     digest.update(repr((cc, _FLAGS, _ARCH)).encode() + _cpu_signature().encode())
     stem = Path(source).stem
-    target = cache_dir() / f"{stem}-{digest.hexdigest()[:20]}{_suffix()}"
+    name = f"{stem}-{digest.hexdigest()[:20]}{_suffix()}"
+    target = _writable_cache_dir() / name
     if not target.exists():
         _compile(cc, package, texts, target)
     try:
@@ -191,12 +220,6 @@ def _suffix() -> str:
 
 def _compile(cc: list[str], package: str, texts: list, target: Path) -> None:
     """Compile into ``target`` (written under a temporary name, then renamed: atomic)."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise NativeBuildError(
-            f"cannot create the cache folder {target.parent}: {error}"
-        ) from error
     with tempfile.TemporaryDirectory(prefix="graphnn-build-") as tmp:
         folder = Path(tmp) / package.replace(".", "/")
         folder.mkdir(parents=True)

@@ -93,6 +93,20 @@ def test_an_unwritable_cache_folder_is_named(monkeypatch, tmp_path):
         _native.load(*SOURCE)
 
 
+def test_an_unwritable_default_cache_falls_back_to_the_temp_dir(monkeypatch, tmp_path):
+    needs_a_compiler()
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.delenv("GRAPHNN_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # the default cannot be created
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr(_native.tempfile, "tempdir", None)  # re-read TMPDIR
+    monkeypatch.setattr(_native, "_loaded", {})
+    (tmp_path / "tmp").mkdir()
+    assert _native.load(*SOURCE).gather_conv_f32 is not None
+    assert list((tmp_path / "tmp").glob("graphnn-*/native/gather_conv-*"))
+
+
 def test_the_default_cache_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("GRAPHNN_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
