@@ -82,11 +82,27 @@ def build_error() -> str | None:
     return _load()[1]
 
 
-def _library() -> ctypes.CDLL:
+def _call(
+    name: str,
+    x: torch.Tensor,
+    other: torch.Tensor,
+    table: torch.Tensor,
+    out: torch.Tensor,
+    c_in: int,
+    c_out: int,
+    threads: int | None,
+) -> int:
+    """Call the kernel ``name`` (``gather_conv`` or ``gather_conv_wgrad``) for ``x``'s dtype."""
     lib, why = _load()
     if lib is None:
         raise _native.NativeBuildError(why)
-    return lib
+    fn = getattr(lib, f"{name}_f64" if x.dtype == torch.float64 else f"{name}_f32")
+    x, other, table = x.contiguous(), other.contiguous(), table.contiguous()
+    n_threads = torch.get_num_threads() if threads is None else int(threads)
+    return fn(
+        x.data_ptr(), other.data_ptr(), table.data_ptr(), out.data_ptr(),
+        table.shape[0], table.shape[1], c_in, c_out, max(1, n_threads),
+    )  # fmt: skip
 
 
 def gather_conv(
@@ -147,14 +163,7 @@ def gather_conv(
         return out
     if c_in == 0 or K == 0:
         return out.zero_()
-    fn = _library().gather_conv_f64 if x.dtype == torch.float64 else _library().gather_conv_f32
-    x, weight, table = x.contiguous(), weight.contiguous(), table.contiguous()
-    n_threads = torch.get_num_threads() if threads is None else int(threads)
-    done = fn(
-        x.data_ptr(), weight.data_ptr(), table.data_ptr(), out.data_ptr(),
-        n_out, K, c_in, c_out, max(1, n_threads),
-    )  # fmt: skip
-    if done < 0:
+    if _call("gather_conv", x, weight, table, out, c_in, c_out, threads) < 0:
         raise MemoryError(
             f"gather_conv could not allocate the padded weight columns ({K}x{c_in}x{c_out})"
         )
@@ -219,14 +228,7 @@ def gather_conv_weight_grad(
     dw = torch.zeros(shape, dtype=x.dtype)
     if table.shape[0] == 0 or dw.numel() == 0:
         return dw
-    lib = _library()
-    fn = lib.gather_conv_wgrad_f64 if x.dtype == torch.float64 else lib.gather_conv_wgrad_f32
-    x, grad, table = x.contiguous(), grad.contiguous(), table.contiguous()
-    n_threads = torch.get_num_threads() if threads is None else int(threads)
-    fn(
-        x.data_ptr(), grad.data_ptr(), table.data_ptr(), dw.data_ptr(),
-        table.shape[0], K, shape[1], c_out, max(1, n_threads),
-    )  # fmt: skip
+    _call("gather_conv_wgrad", x, grad, table, dw, shape[1], c_out, threads)
     return dw
 
 
