@@ -8,20 +8,20 @@
  * gradient (the gradient rows, the transposed weights, the reversed table).
  *
  * Product: each output row is computed whole by one thread, its input rows read straight from x
- * (no gathered copy, no product buffer): for a block of 32 output channels (two vectors of 16
- * floats) the row's sum stays in registers while the offsets and the input channels stream by.
- * The input channels go round four accumulator chains (channel c into chain c % 4, so that four
- * multiply-adds are in flight at once); the chains are added at the end as (c0 + c1) + (c2 + c3).
- * Offsets are taken in increasing order.  Two output rows run together, so that an offset both
+ * (no gathered copy, no product buffer): for a block of two vectors of output channels (32
+ * floats with AVX-512) the row's sum stays in registers while the offsets and the input channels
+ * stream by.  The input channels go round CHAINS accumulator chains (channel c into chain
+ * c % CHAINS, so that several multiply-adds are in flight at once); the chains are added at the
+ * end, as (c0 + c1) + (c2 + c3) for four.  Offsets are taken in increasing order.  Two output rows run together, so that an offset both
  * have loads its weights once (each row's chains get the same terms in the same order as alone),
  * and the inputs of the next rows are prefetched.
  *
  * Weight gradient: the output rows in chunks of WGRAD_CHUNK; per chunk and offset, the pairs are
- * listed and every 4 x 32 block of dw[k] runs over them in registers.  Each dw[k] is owned by one
+ * listed and every block of 4 input channels x 2 vectors of dw[k] runs over them in registers.  Each dw[k] is owned by one
  * thread and summed pair by pair in row order.
  *
- * So the order of every sum is fixed by the shapes alone: the results are bitwise the same at
- * any thread count.  Compiled at first use by graphnn._native (the machine's C compiler, -O3
+ * So the order of every sum is fixed by the shapes (and the machine's vector width) alone: the
+ * results are bitwise the same at any thread count.  Compiled at first use by graphnn._native (the machine's C compiler, -O3
  * -march=native) and called through ctypes, which releases the GIL.  float32 and float64
  * (gather_conv_f32 / _f64, gather_conv_wgrad_f32 / _f64): the body is gather_conv_body.h,
  * included once per type.
@@ -31,10 +31,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 64-byte vectors (GCC/Clang vector extensions): one AVX-512 register, two AVX2 or four NEON
- * registers.  aligned(...) of the element: loads and stores need not be 64-byte aligned. */
-typedef float vec_f32 __attribute__((vector_size(64), aligned(4)));
-typedef double vec_f64 __attribute__((vector_size(64), aligned(8)));
+/* One vector register (GCC/Clang vector extensions): 64 bytes with AVX-512, 32 with AVX, 16
+ * otherwise (SSE2, NEON), and the accumulator chains of the product: 4 where the machine has 32
+ * vector registers (AVX-512, AArch64), 2 where it has 16, so that the two rows' sums (2 rows x 2
+ * vectors x CHAINS) stay in registers.  aligned(...) of the element: loads and stores need not
+ * be vector-aligned.  The sums' order depends on CHAINS, so on the machine, never on threads. */
+#if defined(__AVX512F__)
+#define VEC_BYTES 64
+#define CHAINS 4
+#elif defined(__AVX__)
+#define VEC_BYTES 32
+#define CHAINS 2
+#elif defined(__aarch64__)
+#define VEC_BYTES 16
+#define CHAINS 4
+#else
+#define VEC_BYTES 16
+#define CHAINS 2
+#endif
+typedef float vec_f32 __attribute__((vector_size(VEC_BYTES), aligned(4)));
+typedef double vec_f64 __attribute__((vector_size(VEC_BYTES), aligned(8)));
 
 /* Fewest output rows a thread is given: below, starting a thread costs more than it saves. */
 #define MIN_ROWS_PER_THREAD 512

@@ -7,10 +7,10 @@
 #define INLINE static inline __attribute__((always_inline))
 #define ACC CAT(acc_, SUFFIX)
 
-/* The running sums of one output row over 2 vectors of output channels, in 4 chains:
- * v[vector][chain], input channel c going into chain c % 4. */
+/* The running sums of one output row over 2 vectors of output channels, in CHAINS chains:
+ * v[vector][chain], input channel c going into chain c % CHAINS. */
 typedef struct {
-    V v[2][4];
+    V v[2][CHAINS];
 } ACC;
 
 /* a += x_row @ w_k[:, j0 : j0 + 2 LANES] (wk already offset by j0). */
@@ -18,8 +18,8 @@ INLINE void CAT(add_one_, SUFFIX)(ACC *a, const T *restrict xi, const T *restric
                                   int64_t cout)
 {
     int64_t c = 0;
-    for (; c + 4 <= cin; c += 4) {
-        for (int q = 0; q < 4; ++q) {
+    for (; c + CHAINS <= cin; c += CHAINS) {
+        for (int q = 0; q < CHAINS; ++q) {
             const V *wr = (const V *)(wk + (c + q) * cout);
             a->v[0][q] += xi[c + q] * wr[0];
             a->v[1][q] += xi[c + q] * wr[1];
@@ -38,8 +38,8 @@ INLINE void CAT(add_two_, SUFFIX)(ACC *a, ACC *b, const T *restrict xi, const T 
                                   const T *restrict wk, int64_t cin, int64_t cout)
 {
     int64_t c = 0;
-    for (; c + 4 <= cin; c += 4) {
-        for (int q = 0; q < 4; ++q) {
+    for (; c + CHAINS <= cin; c += CHAINS) {
+        for (int q = 0; q < CHAINS; ++q) {
             const V *wr = (const V *)(wk + (c + q) * cout);
             V w0 = wr[0], w1 = wr[1];
             a->v[0][q] += xi[c + q] * w0;
@@ -61,7 +61,11 @@ INLINE void CAT(add_two_, SUFFIX)(ACC *a, ACC *b, const T *restrict xi, const T 
 INLINE void CAT(store_, SUFFIX)(const ACC *a, T *restrict dst)
 {
     for (int u = 0; u < 2; ++u) {
+#if CHAINS == 4
         V s = (a->v[u][0] + a->v[u][1]) + (a->v[u][2] + a->v[u][3]);
+#else
+        V s = a->v[u][0] + a->v[u][1];
+#endif
         memcpy(dst + u * LANES, &s, sizeof s);
     }
 }
