@@ -41,7 +41,8 @@ Backends, chosen as in :mod:`graphnn.nn.functional` (and with its
   owned by one thread).  It is what the CPU runs by default; where
   no C compiler is found or ``GRAPHNN_NATIVE=0`` is set, the torch path runs
   (with one warning when the build failed).  Each output row is summed by one
-  thread in an order fixed by the shapes: bitwise the same at any thread count.
+  thread in an order fixed by the shapes (and the vector width the kernel was
+  built for): bitwise the same at any thread count.
 * Triton (:mod:`triton_kernels.sparse_conv`, CUDA tensors when triton
   imports, or any device under ``backend("triton")`` with
   ``TRITON_INTERPRET=1``): an implicit-GEMM gather kernel for the forward
