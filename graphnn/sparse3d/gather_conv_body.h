@@ -66,7 +66,7 @@ INLINE void CAT(store_, SUFFIX)(const ACC *a, T *restrict dst)
 #else
         V s = a->v[u][0] + a->v[u][1];
 #endif
-        memcpy(dst + u * LANES, &s, sizeof s);
+        *(V *)(dst + u * LANES) = s;
     }
 }
 
@@ -160,23 +160,34 @@ INLINE void CAT(wblock_, SUFFIX)(T *restrict dk, const T *restrict x, const T *r
                                  int n, int64_t c, int64_t j, int64_t cin, int64_t cout,
                                  const int Q, const int U)
 {
-    V a[4][2];
-    for (int q = 0; q < Q; ++q)
-        for (int u = 0; u < U; ++u)
-            memcpy(&a[q][u], dk + (c + q) * cout + j + u * LANES, sizeof(V));
+    /* a0: the first vector of columns, a1: the second (U == 2); loads through vector pointers
+     * (not memcpy, which an AVX2 build routed through the stack). */
+    V a0[4], a1[4];
+    for (int q = 0; q < Q; ++q) {
+        a0[q] = *(const V *)(dk + (c + q) * cout + j);
+        if (U == 2)
+            a1[q] = *(const V *)(dk + (c + q) * cout + j + LANES);
+    }
     for (int p = 0; p < n; ++p) {
         const T *xi = x + (int64_t)ins[p] * cin + c;
-        const T *gr = g + (int64_t)outs[p] * cout + j;
-        for (int u = 0; u < U; ++u) {
-            V gu;
-            memcpy(&gu, gr + u * LANES, sizeof(V));
+        const V *gr = (const V *)(g + (int64_t)outs[p] * cout + j);
+        const V g0 = gr[0];
+        if (U == 2) {
+            const V g1 = gr[1];
+            for (int q = 0; q < Q; ++q) {
+                a0[q] += xi[q] * g0;
+                a1[q] += xi[q] * g1;
+            }
+        } else {
             for (int q = 0; q < Q; ++q)
-                a[q][u] += xi[q] * gu;
+                a0[q] += xi[q] * g0;
         }
     }
-    for (int q = 0; q < Q; ++q)
-        for (int u = 0; u < U; ++u)
-            memcpy(dk + (c + q) * cout + j + u * LANES, &a[q][u], sizeof(V));
+    for (int q = 0; q < Q; ++q) {
+        *(V *)(dk + (c + q) * cout + j) = a0[q];
+        if (U == 2)
+            *(V *)(dk + (c + q) * cout + j + LANES) = a1[q];
+    }
 }
 
 /* The pairs of one chunk of output rows for one offset, into dw_k (cin x cout). */
