@@ -21,7 +21,7 @@ input gradient, weight gradient) when they build, and the torch path otherwise;
 the torch path is their reference in the tests.  On voxelized surfaces (100k
 sites, one thread) the forward product ran about 2x faster than the torch path
 for a strided ``k=2, s=2`` layer and 1.1x to 1.4x for a 3x3x3 submanifold one,
-a training step of the layer 1.9x and 2.8x (``benchmarks/README.md``).
+a training step of the layer 1.9x to 2.1x and 2.8x to 3.1x (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
