@@ -155,7 +155,17 @@ def gather_conv(
     >>> gather_conv(x, w, table).flatten().tolist()
     [210.0, 100.0, 20.0]
     """
-    _check(x, weight, table, validate)
+    _check(x, weight, "weight", table, validate)
+    if weight.dim() != 3:
+        raise ValueError(
+            f"x must be [n_in, C_in] and weight [K, C_in, C_out], got {list(x.shape)} and "
+            f"{list(weight.shape)}"
+        )
+    if weight.shape[0] != table.shape[1] or weight.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"weight {list(weight.shape)} does not fit table {list(table.shape)} (K) and x "
+            f"{list(x.shape)} (C_in)"
+        )
     n_out, K = table.shape
     c_in, c_out = weight.shape[1], weight.shape[2]
     out = torch.empty(n_out, c_out, dtype=x.dtype)
@@ -217,43 +227,38 @@ def gather_conv_weight_grad(
     """
     if not isinstance(grad, torch.Tensor) or not isinstance(table, torch.Tensor):
         raise TypeError("grad and table must be tensors")
-    if grad.dim() != 2 or grad.shape[0] != table.shape[0] or table.dim() != 2:
+    _check(x, grad, "grad", table, validate)
+    if grad.dim() != 2 or grad.shape[0] != table.shape[0]:
         raise ValueError(
             f"grad must be [n_out, C_out] with n_out = {table.shape[0]} (the table's rows), got "
             f"{list(grad.shape)}"
         )
-    K, c_out = table.shape[1], grad.shape[1]
-    shape = (K, x.shape[1] if isinstance(x, torch.Tensor) and x.dim() == 2 else 0, c_out)
-    _check(x, torch.empty(shape, dtype=grad.dtype, device=grad.device), table, validate)
+    shape = (table.shape[1], x.shape[1], grad.shape[1])
     dw = torch.zeros(shape, dtype=x.dtype)
     if table.shape[0] == 0 or dw.numel() == 0:
         return dw
-    _call("gather_conv_wgrad", x, grad, table, dw, shape[1], c_out, threads)
+    _call("gather_conv_wgrad", x, grad, table, dw, shape[1], shape[2], threads)
     return dw
 
 
-def _check(x: torch.Tensor, weight: torch.Tensor, table: torch.Tensor, validate: bool) -> None:
-    for name, t in (("x", x), ("weight", weight), ("table", table)):
+def _check(
+    x: torch.Tensor, other: torch.Tensor, other_name: str, table: torch.Tensor, validate: bool
+) -> None:
+    """Check what both kernels take: tensors on the CPU, dtypes, ``x`` and ``table``'s entries."""
+    for name, t in (("x", x), (other_name, other), ("table", table)):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name} must be a tensor, got {type(t).__name__}")
         if t.device.type != "cpu":
             raise ValueError(f"gather_conv runs on the CPU; {name} is on {t.device}")
-    if x.dtype not in DTYPES or weight.dtype != x.dtype:
+    if x.dtype not in DTYPES or other.dtype != x.dtype:
         raise ValueError(
-            f"x and weight must both be float32 or both float64, got {x.dtype} and {weight.dtype}"
+            f"x and {other_name} must both be float32 or both float64, got {x.dtype} and "
+            f"{other.dtype}"
         )
     if table.dtype != torch.int32 or table.dim() != 2:
         raise ValueError(f"table must be int32 [n_out, K], got {table.dtype} {list(table.shape)}")
-    if x.dim() != 2 or weight.dim() != 3:
-        raise ValueError(
-            f"x must be [n_in, C_in] and weight [K, C_in, C_out], got {list(x.shape)} and "
-            f"{list(weight.shape)}"
-        )
-    if weight.shape[0] != table.shape[1] or weight.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"weight {list(weight.shape)} does not fit table {list(table.shape)} (K) and x "
-            f"{list(x.shape)} (C_in)"
-        )
+    if x.dim() != 2:
+        raise ValueError(f"x must be [n_in, C_in], got {list(x.shape)}")
     if validate and table.numel():
         bad = (table < -1) | (table >= x.shape[0])
         if bool(bad.any()):
