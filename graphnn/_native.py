@@ -1,7 +1,7 @@
 """Build and load graphnn's C kernels: compiled at first use with the machine's C compiler.
 
 graphnn is installed as pure Python; a few CPU kernels ship as C source next
-to the module that uses them (for example ``graphnn/sparse3d/gather_conv.c``).
+to the module that uses them (for example ``graphnn/sparse3d/ops/gather_conv.c``).
 :func:`load` compiles such a source into a shared library the first time a
 process needs it on a machine, caches the library on disk, and loads it with
 :mod:`ctypes` (a ctypes call releases the GIL).  This is what Triton does with
@@ -43,6 +43,8 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from graphnn.exceptions import NativeBuildError
+
 __all__ = ["NativeBuildError", "cache_dir", "enabled", "load"]
 
 #: Flags of every build; ``-march=native`` is dropped when the compiler refuses it.
@@ -59,10 +61,6 @@ _ARCH = "-march=native"
 
 _loaded: dict[tuple[str, str], ctypes.CDLL] = {}
 _lock = threading.Lock()
-
-
-class NativeBuildError(RuntimeError):
-    """A native kernel could not be built or loaded (the message says why)."""
 
 
 def enabled() -> bool:
@@ -124,7 +122,7 @@ def load(package: str, source: str, depends: Sequence[str] = ()) -> ctypes.CDLL:
     Parameters
     ----------
     package : str
-        The package the C files belong to, e.g. ``"graphnn.sparse3d"``.
+        The package the C files belong to, e.g. ``"graphnn.sparse3d.ops"``.
     source : str
         The C file compiled, e.g. ``"gather_conv.c"``.
     depends : sequence of str
@@ -145,8 +143,8 @@ def load(package: str, source: str, depends: Sequence[str] = ()) -> ctypes.CDLL:
 
     Examples
     --------
-    >>> lib = load("graphnn.sparse3d", "gather_conv.c", ["gather_conv_body.h"])
-    >>> lib is load("graphnn.sparse3d", "gather_conv.c", ["gather_conv_body.h"])
+    >>> lib = load("graphnn.sparse3d.ops", "gather_conv.c", ["gather_conv_body.h"])
+    >>> lib is load("graphnn.sparse3d.ops", "gather_conv.c", ["gather_conv_body.h"])
     True
     """
     if not enabled():

@@ -32,7 +32,7 @@ except ImportError as err:  # pragma: no cover - depends on the environment
         "graphnn.strategies needs hypothesis; install it with `pip install graphnn[test]`"
     ) from err
 
-from graphnn.structure._checks import check_int
+from graphnn._validation import check_int
 from graphnn.structure.roles import INPUT, OUTPUT, ROLE, roles
 from graphnn.structure.validation import ACTIVATION, BIAS, WEIGHT
 

@@ -5,6 +5,7 @@ validation, random generators, graph edits, a structural summary, exact
 equality and exact GraphML I/O.  This package never imports torch.
 """
 
+from graphnn.exceptions import GraphMLError, GraphnnError, StructureError
 from graphnn.structure import generators
 from graphnn.structure.analysis import DegreeStats, StructureSummary, summary
 from graphnn.structure.edits import (
@@ -15,7 +16,6 @@ from graphnn.structure.edits import (
     remove_nodes,
 )
 from graphnn.structure.equality import assert_graphs_equal, graphs_equal, values_equal
-from graphnn.structure.exceptions import GraphMLError, GraphnnError, StructureError
 from graphnn.structure.graphml import read_graphml, write_graphml
 from graphnn.structure.layering import LAYER, layer_index, layers
 from graphnn.structure.roles import (

@@ -21,8 +21,8 @@ from xml.parsers import expat
 
 import networkx as nx
 
+from graphnn.exceptions import GraphMLError
 from graphnn.structure._graphml_values import NATIVE_PARSE, decode, from_tree
-from graphnn.structure.exceptions import GraphMLError
 
 __all__ = ["GraphMLReader", "FORMAT", "VERSION", "NS", "META_KEY", "LABEL_KEY"]
 

@@ -16,16 +16,16 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 import networkx as nx
 import numpy as np
 
-from graphnn.structure._checks import (
+from graphnn._random import SeedLike, as_rng
+from graphnn._validation import (
     check_int,
     check_probability,
     fmt_edge,
     fmt_nodes,
     require_digraph,
 )
+from graphnn.exceptions import StructureError
 from graphnn.structure._sampling import bernoulli_pairs
-from graphnn.structure._seed import SeedLike, as_rng
-from graphnn.structure.exceptions import StructureError
 from graphnn.structure.layering import layer_index
 from graphnn.structure.roles import ROLE, dead_units, roles
 
@@ -70,7 +70,7 @@ def remove_edges(
     >>> G = nx.DiGraph([(0, 1), (1, 2), (0, 2)])
     >>> list(remove_edges(G, [(0, 2)]).edges)
     [(0, 1), (1, 2)]
-    >>> from graphnn.structure.exceptions import StructureError
+    >>> from graphnn.exceptions import StructureError
     >>> try:
     ...     remove_edges(G, [(2, 0)])
     ... except StructureError as err:
@@ -316,7 +316,7 @@ def relabel(
     >>> G = nx.DiGraph([(0, 1), (1, 2)])
     >>> list(relabel(G, {0: 1, 1: 0}).edges)  # a swap is fine
     [(1, 0), (0, 2)]
-    >>> from graphnn.structure.exceptions import StructureError
+    >>> from graphnn.exceptions import StructureError
     >>> try:
     ...     relabel(G, {0: 2})
     ... except StructureError as err:  # doctest: +ELLIPSIS

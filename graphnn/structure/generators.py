@@ -2,9 +2,10 @@
 
 Every generator returns a ``networkx.DiGraph`` without cycles whose nodes are
 ints.  The classical random-graph models (Erdős-Rényi, Watts-Strogatz,
-Barabási-Albert) are networkx's own, turned into DAGs by :func:`orient`; their
+Barabási-Albert) are networkx's own, turned into DAGs by :func:`orient`; an int
 ``seed`` is passed to networkx unchanged, so ``erdos_renyi_dag(n, p, seed=s)``
-equals ``orient(networkx.gnp_random_graph(n, p, seed=s))``.  The others draw
+equals ``orient(networkx.gnp_random_graph(n, p, seed=s))``, and a numpy
+``Generator`` seeds them through :func:`graphnn._random.nx_seed`.  The others draw
 from a numpy ``Generator`` made once from ``seed``, and sample the edges of
 whole blocks of node pairs at once, so a million edges take about as long as
 networkx needs to store them.
@@ -17,15 +18,15 @@ from collections.abc import Hashable, Iterable, Sequence
 import networkx as nx
 import numpy as np
 
-from graphnn.structure._checks import (
+from graphnn._random import SeedLike, as_rng, nx_seed
+from graphnn._validation import (
     check_int,
     check_probability,
     fmt_nodes,
     require_no_self_loops,
 )
+from graphnn.exceptions import StructureError
 from graphnn.structure._sampling import bernoulli_pairs
-from graphnn.structure._seed import SeedLike, as_rng
-from graphnn.structure.exceptions import StructureError
 
 __all__ = [
     "orient",
@@ -113,7 +114,7 @@ def _positions(G: nx.Graph, order: Iterable[Hashable] | None) -> dict[Hashable, 
     return position
 
 
-def erdos_renyi_dag(n: int, p: float, seed=None) -> nx.DiGraph:
+def erdos_renyi_dag(n: int, p: float, seed: SeedLike = None) -> nx.DiGraph:
     """Return ``orient(networkx.gnp_random_graph(n, p, seed))``.
 
     Parameters
@@ -122,8 +123,8 @@ def erdos_renyi_dag(n: int, p: float, seed=None) -> nx.DiGraph:
         Number of nodes (at least 1), labelled ``0 .. n-1``.
     p : float
         Probability of each edge, in ``[0, 1]``.
-    seed : None, int, random.Random or numpy random state, optional
-        Passed to networkx unchanged.
+    seed : None, int or numpy.random.Generator, optional
+        An int is passed to networkx unchanged.
 
     Returns
     -------
@@ -143,10 +144,10 @@ def erdos_renyi_dag(n: int, p: float, seed=None) -> nx.DiGraph:
     """
     check_int("n", n, low=1)
     check_probability("p", p)
-    return orient(nx.gnp_random_graph(n, p, seed=seed))
+    return orient(nx.gnp_random_graph(n, p, seed=nx_seed(seed)))
 
 
-def watts_strogatz_dag(n: int, k: int, p: float, seed=None) -> nx.DiGraph:
+def watts_strogatz_dag(n: int, k: int, p: float, seed: SeedLike = None) -> nx.DiGraph:
     """Return ``orient(networkx.watts_strogatz_graph(n, k, p, seed))``.
 
     Parameters
@@ -158,8 +159,8 @@ def watts_strogatz_dag(n: int, k: int, p: float, seed=None) -> nx.DiGraph:
         (``k - 1`` when ``k`` is odd, as in networkx); ``0 <= k <= n``.
     p : float
         Probability of rewiring each edge, in ``[0, 1]``.
-    seed : None, int, random.Random or numpy random state, optional
-        Passed to networkx unchanged.
+    seed : None, int or numpy.random.Generator, optional
+        An int is passed to networkx unchanged.
 
     Returns
     -------
@@ -180,10 +181,10 @@ def watts_strogatz_dag(n: int, k: int, p: float, seed=None) -> nx.DiGraph:
     check_int("n", n, low=1)
     check_int("k", k, low=0, high=n, what=f"between 0 and n = {n}")
     check_probability("p", p)
-    return orient(nx.watts_strogatz_graph(n, k, p, seed=seed))
+    return orient(nx.watts_strogatz_graph(n, k, p, seed=nx_seed(seed)))
 
 
-def barabasi_albert_dag(n: int, m: int, seed=None) -> nx.DiGraph:
+def barabasi_albert_dag(n: int, m: int, seed: SeedLike = None) -> nx.DiGraph:
     """Return ``orient(networkx.barabasi_albert_graph(n, m, seed))``.
 
     Parameters
@@ -192,8 +193,8 @@ def barabasi_albert_dag(n: int, m: int, seed=None) -> nx.DiGraph:
         Number of nodes (at least 2), labelled ``0 .. n-1``.
     m : int
         Edges from each new node to existing ones; ``1 <= m < n``.
-    seed : None, int, random.Random or numpy random state, optional
-        Passed to networkx unchanged.
+    seed : None, int or numpy.random.Generator, optional
+        An int is passed to networkx unchanged.
 
     Returns
     -------
@@ -212,7 +213,7 @@ def barabasi_albert_dag(n: int, m: int, seed=None) -> nx.DiGraph:
     """
     check_int("n", n, low=2)
     check_int("m", m, low=1, high=n - 1, what=f"between 1 and n - 1 = {n - 1}")
-    return orient(nx.barabasi_albert_graph(n, m, seed=seed))
+    return orient(nx.barabasi_albert_graph(n, m, seed=nx_seed(seed)))
 
 
 def random_dag(n: int, p: float, seed: SeedLike = None) -> nx.DiGraph:
@@ -390,7 +391,7 @@ def randwire(
     k: int = 4,
     p: float | None = None,
     m: int = 5,
-    seed=None,
+    seed: SeedLike = None,
 ) -> nx.DiGraph:
     """Return a RandWire structure: a random graph between one input and one output.
 
@@ -414,8 +415,8 @@ def randwire(
         Used by ``"er"`` and ``"ws"``; giving it with ``"ba"`` is an error.
     m : int, default 5
         Used by ``"ba"`` only.
-    seed : None, int, random.Random or numpy random state, optional
-        Passed to the networkx generator unchanged.
+    seed : None, int or numpy.random.Generator, optional
+        An int is passed to the networkx generator unchanged.
 
     Returns
     -------

@@ -88,7 +88,7 @@ from typing import BinaryIO
 
 import networkx as nx
 
-from graphnn.structure._checks import require_digraph
+from graphnn._validation import require_digraph
 from graphnn.structure._graphml_reader import (
     FORMAT,
     LABEL_KEY,
@@ -385,7 +385,7 @@ def read_graphml(path: str | os.PathLike | BinaryIO) -> nx.DiGraph:
     >>> read_graphml(io.BytesIO(text.replace(b"directed", b"undirected")))
     Traceback (most recent call last):
     ...
-    graphnn.structure.exceptions.GraphMLError: <stream>:4: the graph is undirected ...
+    graphnn.exceptions.GraphMLError: <stream>:4: the graph is undirected ...
 
     Notes
     -----

@@ -18,8 +18,8 @@ from collections.abc import Hashable
 
 import networkx as nx
 
-from graphnn.structure._checks import cycle_error, fmt_edge, require_digraph
-from graphnn.structure.exceptions import StructureError
+from graphnn._validation import cycle_error, fmt_edge, require_digraph
+from graphnn.exceptions import StructureError
 
 __all__ = ["layer_index", "layers", "LAYER"]
 

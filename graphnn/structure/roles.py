@@ -15,8 +15,8 @@ from collections.abc import Hashable
 
 import networkx as nx
 
-from graphnn.structure._checks import fmt_nodes, require_digraph
-from graphnn.structure.exceptions import StructureError
+from graphnn._validation import fmt_nodes, require_digraph
+from graphnn.exceptions import StructureError
 
 __all__ = [
     "ROLE",

@@ -7,8 +7,8 @@ from collections.abc import Hashable
 import networkx as nx
 import numpy as np
 
-from graphnn.structure._checks import fmt_edge, fmt_nodes, require_digraph, require_no_self_loops
-from graphnn.structure.exceptions import StructureError
+from graphnn._validation import fmt_edge, fmt_nodes, require_digraph, require_no_self_loops
+from graphnn.exceptions import StructureError
 from graphnn.structure.layering import layer_index
 from graphnn.structure.roles import INPUT, OUTPUT, dead_units, roles
 
