@@ -88,7 +88,9 @@ def gather_max(x: torch.Tensor, nbr: torch.Tensor) -> torch.Tensor:
 
 def conv_rows(case: str, x, w, grad, nbr, reverse, coords, side: int, repeat: int) -> list[Row]:
     """Forward, forward + backward and max pooling of one case, ours against the peers."""
-    from triton_kernels.sparse_conv import gather_conv, gather_conv_weight_grad, gather_max_pool
+    from triton_kernels.max_pool import gather_max_pool
+    from triton_kernels.sparse_conv import gather_conv
+    from triton_kernels.sparse_conv_weight_grad import gather_conv_weight_grad
 
     torch.testing.assert_close(
         gather_conv(x, w, nbr).float(), gather_bmm(x, w, nbr).float(), rtol=5e-2, atol=5e-2

@@ -14,6 +14,7 @@ __all__ = [
     "check_index",
     "check_matrix",
     "check_same_device",
+    "dot_precision",
     "interpreting",
     "pick",
     "precision",
@@ -59,6 +60,11 @@ def upcast_dot(dtype: torch.dtype) -> bool:
     native bfloat16 product.
     """
     return interpreting() and dtype == torch.bfloat16
+
+
+def dot_precision(dtype: torch.dtype) -> str:
+    """``tl.dot``'s input precision: exact for float64 and for operands upcast to float32."""
+    return "ieee" if dtype == torch.float64 or upcast_dot(dtype) else precision(dtype)
 
 
 def check_same_device(**tensors: torch.Tensor) -> torch.device:

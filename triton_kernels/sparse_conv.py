@@ -1,4 +1,4 @@
-"""Sparse convolution over a neighbour table: implicit GEMM, gathered weight GEMM, max pooling.
+"""Sparse convolution over a neighbour table: the implicit-GEMM gather convolution.
 
 Every sparse 3D convolution (submanifold, strided, transposed, inverse) is
 given by a neighbour table ``neighbors`` int32 ``[N_out, K]``: the input row
@@ -6,7 +6,6 @@ that feeds output row ``o`` through kernel offset ``k``, or ``-1`` for none.
 Then, with ``W`` ``[K, C_in, C_out]`` (offset-major)::
 
     out[o] = sum_k features[neighbors[o, k]] @ W[k]            (gather_conv)
-    dW[k]  = sum_o features[neighbors[o, k]]^T grad_out[o]     (gather_conv_weight_grad)
     dX     = gather_conv(grad_out, W.transpose(1, 2), reverse_neighbors(neighbors, N_in))
 
 The input gradient needs no atomics: ``reverse[i, k]`` is the one output that
@@ -18,13 +17,11 @@ output channels; it walks the ``K`` offsets, skips an offset when none of its
 rows has a neighbour, gathers ``BLOCK_M x BLOCK_K`` input rows through the
 table (a ``-1`` is a masked load that reads zeros) and multiplies them with the
 offset's ``BLOCK_K x BLOCK_N`` weight tile with ``tl.dot``, accumulating in
-float32 (float64 for float64 inputs).  ``gather_conv_weight_grad`` gives each
-program one offset and a ``BLOCK_I x BLOCK_O`` tile of ``dW[k]`` and walks a
-slice of the output rows ``BLOCK_R`` at a time; long tables are cut into
-slices whose partial sums land in separate buffers and are added up in torch
-afterwards, so the result is deterministic (no float atomics).
-``gather_max_pool`` takes the per-channel maximum over the valid neighbours
-and remembers which input row gave it, for the backward scatter.
+float32 (float64 for float64 inputs).
+
+The weight gradient is :mod:`triton_kernels.sparse_conv_weight_grad`, max
+pooling over the same tables :mod:`triton_kernels.max_pool`; both check their
+tables with :func:`check_neighbors`.
 """
 
 from __future__ import annotations
@@ -38,21 +35,14 @@ from triton_kernels._launch import (
     check_index,
     check_matrix,
     check_same_device,
+    dot_precision,
     pick,
-    precision,
     upcast_dot,
 )
 
-__all__ = [
-    "check_neighbors",
-    "gather_conv",
-    "gather_conv_weight_grad",
-    "gather_max_pool",
-    "gather_max_pool_backward",
-    "reverse_neighbors",
-]
+__all__ = ["check_neighbors", "gather_conv", "reverse_neighbors"]
 
-_CONV_CONFIGS = [
+_CONFIGS = [
     triton.Config({"BLOCK_M": m, "BLOCK_N": n, "BLOCK_K": k}, num_warps=w, num_stages=s)
     for m, n, k, w, s in [
         (32, 32, 32, 4, 2),
@@ -63,30 +53,7 @@ _CONV_CONFIGS = [
         (64, 16, 16, 4, 2),
     ]
 ]
-_CONV_DEFAULT = triton.Config({"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16})
-
-_GRAD_CONFIGS = [
-    triton.Config({"BLOCK_I": i, "BLOCK_O": o, "BLOCK_R": r}, num_warps=w, num_stages=s)
-    for i, o, r, w, s in [
-        (32, 32, 64, 4, 3),
-        (64, 64, 32, 4, 3),
-        (64, 64, 64, 4, 3),
-        (128, 64, 32, 8, 3),
-        (16, 16, 128, 4, 2),
-    ]
-]
-_GRAD_DEFAULT = triton.Config({"BLOCK_I": 16, "BLOCK_O": 16, "BLOCK_R": 16})
-
-_POOL_CONFIGS = [
-    triton.Config({"BLOCK_M": m, "BLOCK_C": c}, num_warps=w)
-    for m, c, w in [(32, 32, 4), (64, 64, 4), (128, 32, 4), (16, 128, 4)]
-]
-_POOL_DEFAULT = triton.Config({"BLOCK_M": 16, "BLOCK_C": 16})
-
-#: Output rows per slice of the weight gradient (each slice: one partial sum).
-_ROWS_PER_SLICE = 4096
-#: At most this many slices (partial buffers of ``[K, C_in, C_out]``).
-_MAX_SLICES = 64
+_DEFAULT = triton.Config({"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16})
 
 
 @triton.jit
@@ -159,127 +126,8 @@ def _gather_conv_kernel(
     )
 
 
-@triton.jit
-def _gather_weight_grad_kernel(
-    # pointers
-    x_ptr,
-    g_ptr,
-    nbr_ptr,
-    part_ptr,
-    # sizes
-    n_out,
-    kernel_volume,
-    c_in,
-    c_out,
-    rows_per_slice,
-    # strides
-    stride_xn,
-    stride_xc,
-    stride_gn,
-    stride_gc,
-    # meta-parameters
-    BLOCK_I: tl.constexpr,
-    BLOCK_O: tl.constexpr,
-    BLOCK_R: tl.constexpr,
-    ACC: tl.constexpr,
-    PRECISION: tl.constexpr,
-    UPCAST: tl.constexpr,
-):
-    k = tl.program_id(0)
-    tiles_o = tl.cdiv(c_out, BLOCK_O)
-    offs_i = (tl.program_id(1) // tiles_o) * BLOCK_I + tl.arange(0, BLOCK_I)
-    offs_o = (tl.program_id(1) % tiles_o) * BLOCK_O + tl.arange(0, BLOCK_O)
-    in_i = offs_i < c_in
-    in_o = offs_o < c_out
-    piece = tl.program_id(2)
-    start = piece * rows_per_slice
-    end = tl.minimum(start + rows_per_slice, n_out)
-    acc = tl.zeros((BLOCK_I, BLOCK_O), dtype=ACC)
-    for first in range(start, end, BLOCK_R):
-        offs_r = first + tl.arange(0, BLOCK_R)
-        in_r = offs_r < end
-        nbr = tl.load(nbr_ptr + offs_r.to(tl.int64) * kernel_volume + k, mask=in_r, other=-1).to(
-            tl.int64
-        )
-        valid = nbr >= 0
-        if tl.max(nbr, axis=0) >= 0:
-            src = tl.where(valid, nbr, 0)
-            xt = tl.load(  # [BLOCK_I, BLOCK_R]: the gathered input rows, transposed
-                x_ptr + offs_i[:, None] * stride_xc + src[None, :] * stride_xn,
-                mask=in_i[:, None] & valid[None, :],
-                other=0.0,
-            )
-            gs = tl.load(
-                g_ptr + offs_r[:, None].to(tl.int64) * stride_gn + offs_o[None, :] * stride_gc,
-                mask=valid[:, None] & in_o[None, :],
-                other=0.0,
-            )
-            if UPCAST:
-                xt, gs = xt.to(tl.float32), gs.to(tl.float32)
-            acc = tl.dot(xt, gs, acc, input_precision=PRECISION, out_dtype=ACC)
-    base = (piece * kernel_volume + k).to(tl.int64) * c_in * c_out
-    tl.store(
-        part_ptr + base + offs_i[:, None] * c_out + offs_o[None, :],
-        acc,
-        mask=in_i[:, None] & in_o[None, :],
-    )
-
-
-@triton.jit
-def _gather_max_pool_kernel(
-    # pointers
-    x_ptr,
-    nbr_ptr,
-    y_ptr,
-    arg_ptr,
-    # sizes
-    n_out,
-    kernel_volume,
-    channels,
-    # strides
-    stride_xn,
-    stride_xc,
-    stride_yn,
-    stride_yc,
-    # meta-parameters
-    BLOCK_M: tl.constexpr,
-    BLOCK_C: tl.constexpr,
-    ACC: tl.constexpr,
-):
-    offs_m = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
-    offs_c = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
-    in_m = offs_m < n_out
-    in_c = offs_c < channels
-    best = tl.full((BLOCK_M, BLOCK_C), float("-inf"), dtype=ACC)
-    arg = tl.full((BLOCK_M, BLOCK_C), -1, dtype=tl.int64)
-    for k in range(0, kernel_volume):
-        nbr = tl.load(nbr_ptr + offs_m.to(tl.int64) * kernel_volume + k, mask=in_m, other=-1)
-        nbr = nbr.to(tl.int64)
-        valid = (nbr >= 0)[:, None] & in_c[None, :]
-        src = tl.where(nbr >= 0, nbr, 0)
-        v = tl.load(
-            x_ptr + src[:, None] * stride_xn + offs_c[None, :] * stride_xc, mask=valid, other=0.0
-        ).to(ACC)
-        # first valid value, a strictly larger one, or a NaN (propagated as torch.max does)
-        take = valid & ((arg < 0) | (v > best) | ((v != v) & (best == best)))
-        best = tl.where(take, v, best)
-        arg = tl.where(take, nbr[:, None] + tl.zeros_like(arg), arg)
-    best = tl.where(arg >= 0, best, 0.0)
-    row = offs_m[:, None].to(tl.int64)
-    out = row * stride_yn + offs_c[None, :] * stride_yc
-    both = in_m[:, None] & in_c[None, :]
-    tl.store(y_ptr + out, best.to(y_ptr.dtype.element_ty), mask=both)
-    tl.store(arg_ptr + row * channels + offs_c[None, :], arg.to(tl.int32), mask=both)
-
-
-_conv_tuned = triton.autotune(configs=_CONV_CONFIGS, key=["kernel_volume", "c_in", "c_out"])(
+_tuned = triton.autotune(configs=_CONFIGS, key=["kernel_volume", "c_in", "c_out"])(
     _gather_conv_kernel
-)
-_grad_tuned = triton.autotune(configs=_GRAD_CONFIGS, key=["kernel_volume", "c_in", "c_out"])(
-    _gather_weight_grad_kernel
-)
-_pool_tuned = triton.autotune(configs=_POOL_CONFIGS, key=["kernel_volume", "channels"])(
-    _gather_max_pool_kernel
 )
 
 
@@ -307,11 +155,6 @@ def check_neighbors(neighbors: torch.Tensor, n_in: int, *, validate: bool = True
                 f"entries must lie in [-1, {n_in}) (-1: no neighbour)"
             )
     return neighbors.contiguous()
-
-
-def _dot_precision(dtype: torch.dtype) -> str:
-    """``tl.dot``'s input precision: exact for float64 and for operands upcast to float32."""
-    return "ieee" if dtype == torch.float64 or upcast_dot(dtype) else precision(dtype)
 
 
 def gather_conv(
@@ -384,7 +227,7 @@ def gather_conv(
     out = features.new_zeros(n_out, c_out)
     if n_out * c_out * c_in * kernel_volume * features.shape[0] == 0:  # nothing to add up
         return out
-    kernel, meta = pick(_conv_tuned, _gather_conv_kernel, _CONV_DEFAULT)
+    kernel, meta = pick(_tuned, _gather_conv_kernel, _DEFAULT)
     grid = lambda m: (triton.cdiv(n_out, m["BLOCK_M"]), triton.cdiv(c_out, m["BLOCK_N"]))  # noqa: E731
     kernel[grid](
         features,
@@ -405,91 +248,11 @@ def gather_conv(
         out.stride(1),
         HAS_ROWS=out_rows is not None,
         ACC=accumulator(features.dtype),
-        PRECISION=_dot_precision(features.dtype),
+        PRECISION=dot_precision(features.dtype),
         UPCAST=upcast_dot(features.dtype),
         **meta,
     )
     return out
-
-
-def gather_conv_weight_grad(
-    features: torch.Tensor,
-    grad_out: torch.Tensor,
-    neighbors: torch.Tensor,
-    *,
-    validate: bool = True,
-) -> torch.Tensor:
-    """Return ``dW[k] = sum_o features[neighbors[o, k]]^T grad_out[o]`` over valid entries.
-
-    Parameters
-    ----------
-    features : torch.Tensor
-        ``[N_in, C_in]``, float64, float32, float16 or bfloat16 (any strides).
-    grad_out : torch.Tensor
-        ``[N_out, C_out]`` of the same dtype (any strides).
-    neighbors : torch.Tensor
-        int32 or int64 ``[N_out, K]``, entries in ``[-1, N_in)``.
-    validate : bool, default True
-        Check the table values first (it waits for the device).
-
-    Returns
-    -------
-    torch.Tensor
-        ``[K, C_in, C_out]`` in ``features.dtype``, accumulated in float32
-        (float64 for float64), deterministically.
-
-    Raises
-    ------
-    TypeError, ValueError
-        If dtypes, shapes, devices or (with ``validate``) table entries do
-        not fit (named).
-    """
-    features = check_matrix("features", features)
-    grad_out = check_matrix("grad_out", grad_out)
-    if grad_out.dtype != features.dtype:
-        raise TypeError(
-            f"grad_out and features must share a dtype, got {grad_out.dtype} and {features.dtype}"
-        )
-    neighbors = check_neighbors(neighbors, features.shape[0], validate=validate)
-    if neighbors.shape[0] != grad_out.shape[0]:
-        raise ValueError(
-            f"grad_out must have one row per row of neighbors ({neighbors.shape[0]}), "
-            f"got shape {tuple(grad_out.shape)}"
-        )
-    check_same_device(features=features, grad_out=grad_out, neighbors=neighbors)
-    (n_out, kernel_volume), c_in, c_out = neighbors.shape, features.shape[1], grad_out.shape[1]
-    if n_out * kernel_volume * c_in * c_out * features.shape[0] == 0:
-        return features.new_zeros(kernel_volume, c_in, c_out)
-    slices = min(_MAX_SLICES, triton.cdiv(n_out, _ROWS_PER_SLICE))
-    rows_per_slice = triton.cdiv(n_out, slices)
-    acc = torch.float64 if features.dtype == torch.float64 else torch.float32
-    partial = torch.empty(slices, kernel_volume, c_in, c_out, dtype=acc, device=features.device)
-    kernel, meta = pick(_grad_tuned, _gather_weight_grad_kernel, _GRAD_DEFAULT)
-    grid = lambda m: (  # noqa: E731
-        kernel_volume,
-        triton.cdiv(c_in, m["BLOCK_I"]) * triton.cdiv(c_out, m["BLOCK_O"]),
-        slices,
-    )
-    kernel[grid](
-        features,
-        grad_out,
-        neighbors,
-        partial,
-        n_out,
-        kernel_volume,
-        c_in,
-        c_out,
-        rows_per_slice,
-        features.stride(0),
-        features.stride(1),
-        grad_out.stride(0),
-        grad_out.stride(1),
-        ACC=accumulator(features.dtype),
-        PRECISION=_dot_precision(features.dtype),
-        UPCAST=upcast_dot(features.dtype),
-        **meta,
-    )
-    return partial.sum(0).to(features.dtype)
 
 
 def reverse_neighbors(neighbors: torch.Tensor, n_in: int, *, validate: bool = True) -> torch.Tensor:
@@ -542,98 +305,3 @@ def reverse_neighbors(neighbors: torch.Tensor, n_in: int, *, validate: bool = Tr
             )
     reverse[i, k] = o.to(torch.int32)
     return reverse
-
-
-def gather_max_pool(
-    features: torch.Tensor, neighbors: torch.Tensor, *, validate: bool = True
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return the per-channel maximum over each output's valid neighbours, and where it is.
-
-    Parameters
-    ----------
-    features : torch.Tensor
-        ``[N_in, C]``, float64, float32, float16 or bfloat16 (any strides).
-    neighbors : torch.Tensor
-        int32 or int64 ``[N_out, K]``, entries in ``[-1, N_in)``.
-    validate : bool, default True
-        Check the table values first (it waits for the device).
-
-    Returns
-    -------
-    values : torch.Tensor
-        ``[N_out, C]`` in ``features.dtype``; 0 for rows without neighbours.
-        A NaN among the neighbours gives NaN.
-    argmax : torch.Tensor
-        int32 ``[N_out, C]``: the input row of the maximum (the first in
-        offset order on ties), -1 for rows without neighbours.
-
-    Raises
-    ------
-    TypeError, ValueError
-        If dtypes, shapes, devices or (with ``validate``) table entries do
-        not fit (named).
-    """
-    features = check_matrix("features", features)
-    neighbors = check_neighbors(neighbors, features.shape[0], validate=validate)
-    check_same_device(features=features, neighbors=neighbors)
-    (n_out, kernel_volume), channels = neighbors.shape, features.shape[1]
-    values = features.new_zeros(n_out, channels)
-    argmax = torch.full((n_out, channels), -1, dtype=torch.int32, device=features.device)
-    if n_out * channels * kernel_volume * features.shape[0] == 0:  # no neighbour anywhere
-        return values, argmax
-    kernel, meta = pick(_pool_tuned, _gather_max_pool_kernel, _POOL_DEFAULT)
-    grid = lambda m: (triton.cdiv(n_out, m["BLOCK_M"]), triton.cdiv(channels, m["BLOCK_C"]))  # noqa: E731
-    kernel[grid](
-        features,
-        neighbors,
-        values,
-        argmax,
-        n_out,
-        kernel_volume,
-        channels,
-        features.stride(0),
-        features.stride(1),
-        values.stride(0),
-        values.stride(1),
-        ACC=accumulator(features.dtype),
-        **meta,
-    )
-    return values, argmax
-
-
-def gather_max_pool_backward(grad: torch.Tensor, argmax: torch.Tensor, n_in: int) -> torch.Tensor:
-    """Return the input gradient of :func:`gather_max_pool`: ``grad`` sent to the argmax rows.
-
-    Parameters
-    ----------
-    grad : torch.Tensor
-        ``[N_out, C]``, floating: the gradient of the pooled values.
-    argmax : torch.Tensor
-        int32 or int64 ``[N_out, C]`` from :func:`gather_max_pool` (-1: none).
-    n_in : int
-        Input rows.
-
-    Returns
-    -------
-    torch.Tensor
-        ``[n_in, C]`` in ``grad.dtype`` (summed in float32, float64 for float64).
-
-    Raises
-    ------
-    TypeError, ValueError
-        If dtypes or shapes do not fit (named).
-    """
-    grad = check_matrix("grad", grad)
-    if argmax.dtype not in (torch.int32, torch.int64):
-        raise TypeError(f"argmax must be an int32 or int64 tensor, got {argmax.dtype}")
-    if argmax.shape != grad.shape:
-        raise ValueError(
-            f"argmax and grad must have one shape, got {tuple(argmax.shape)} and "
-            f"{tuple(grad.shape)}"
-        )
-    check_same_device(grad=grad, argmax=argmax)
-    acc = torch.float64 if grad.dtype == torch.float64 else torch.float32
-    out = torch.zeros(n_in, grad.shape[1], dtype=acc, device=grad.device)
-    hit = argmax >= 0
-    out.scatter_add_(0, torch.where(hit, argmax, 0).long(), torch.where(hit, grad.to(acc), 0))
-    return out.to(grad.dtype)

@@ -2,9 +2,10 @@
 
 import pytest
 import torch
-from conftest import require_peer
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from tests.conftest import require_peer
 
 require_peer("triton")
 from triton_kernels.bsr_sddmm import bsr_sddmm  # noqa: E402

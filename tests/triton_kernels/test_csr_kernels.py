@@ -2,9 +2,10 @@
 
 import pytest
 import torch
-from conftest import require_peer
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from tests.conftest import require_peer
 
 require_peer("triton")  # declared on Linux x86_64; elsewhere these tests skip
 from triton_kernels.csr_sddmm import sddmm  # noqa: E402
