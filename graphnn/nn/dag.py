@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from graphnn._random import SeedLike, check_seed, torch_generator
 from graphnn.nn.activations import IDENTITY, NEEDS_PREACTIVATION
 from graphnn.nn.engine import ENGINES, Rows, Stage, is_chain, run
 from graphnn.nn.layout import check_layout
@@ -48,7 +49,7 @@ class MaskedDAG(nn.Module):
         made by :mod:`graphnn.nn.plan`.  Edge ``weight`` and node ``bias`` and
         ``activation`` attributes are used where present; missing weights and
         biases are drawn uniformly in :math:`\pm 1/\sqrt{\text{fan-in}}` of
-        their node with torch's random generator (as ``torch.nn.Linear``).
+        their node (as ``torch.nn.Linear``), see ``seed``.
     activation : str, default "relu"
         Activation of hidden nodes without an ``activation`` attribute (see
         :data:`graphnn.nn.activations.ACTIVATIONS`).
@@ -63,6 +64,13 @@ class MaskedDAG(nn.Module):
         Floating dtype of the parameters (default: torch's default dtype).
     device : torch.device or str, optional
         Where the parameters live.
+    seed : None, int or numpy.random.Generator, optional
+        Draws the initial values of the weights and biases the structure
+        does not give.  ``None`` draws them from torch's global generator
+        (what ``torch.manual_seed`` sets); an int or a numpy ``Generator``
+        draws them from a generator of their own, the same values on every
+        device, and leaves torch's global generator untouched.  A
+        ``Generator`` is advanced.
 
     Attributes
     ----------
@@ -78,7 +86,8 @@ class MaskedDAG(nn.Module):
     StructureError
         If the structure is not valid (the message names the nodes or edges).
     ValueError, TypeError
-        For an unknown activation or layout, or a non-floating dtype.
+        For an unknown activation or layout, a non-floating dtype or a seed
+        that is not None, a non-negative int or a numpy ``Generator``.
 
     Notes
     -----
@@ -99,6 +108,12 @@ class MaskedDAG(nn.Module):
     >>> H = model.to_graph()
     >>> sorted(H.nodes["h"])
     ['activation', 'bias', 'layer', 'role']
+
+    The same seed draws the same initial parameters:
+
+    >>> a, b = MaskedDAG(G, seed=0), MaskedDAG(G, seed=0)
+    >>> all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    True
     """
 
     layer_type: type[MaskedLinear] = MaskedLinear
@@ -113,8 +128,10 @@ class MaskedDAG(nn.Module):
         block_size: int = 32,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
+        seed: SeedLike = None,
     ) -> None:
         super().__init__()
+        seed = check_seed(seed)
         check_layout(layout)
         dtype = torch.get_default_dtype() if dtype is None else dtype
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
@@ -128,7 +145,7 @@ class MaskedDAG(nn.Module):
         self.n_inputs, self.n_outputs = plan.n_inputs, int(plan.outputs.size)
         self.n_nodes = plan.n_nodes
         self.engine = "fused"
-        weight, bias = _initial_parameters(plan)
+        weight, bias = _initial_parameters(plan, torch_generator(seed))
         self.layers = nn.ModuleList()
         self.stages: list[Stage] = []
         self._entry_edges: list[np.ndarray] = []
@@ -372,18 +389,24 @@ class _IndexBuffers:
         ]
 
 
-def _initial_parameters(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
-    """Return the plan's weights and biases, drawing the missing ones with torch's generator."""
+def _initial_parameters(
+    plan: Plan, generator: torch.Generator | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the plan's weights and biases, drawing the missing ones from ``generator``.
+
+    ``None`` is torch's global generator.  The weights are drawn first, then
+    the biases, as float64 on the CPU whatever the model's device and dtype.
+    """
     bound = init_bounds(plan.fan_in())
     weight, bias = plan.weight.copy(), plan.bias.copy()
     missing = np.flatnonzero(np.isnan(weight))
     if missing.size:
-        draws = torch.rand(missing.size, dtype=torch.float64).numpy()
+        draws = torch.rand(missing.size, dtype=torch.float64, generator=generator).numpy()
         weight[missing] = (2.0 * draws - 1.0) * bound[plan.dst[missing]]
     computed = np.arange(plan.n_inputs, plan.n_nodes)
     missing = computed[np.isnan(bias[computed])]
     if missing.size:
-        draws = torch.rand(missing.size, dtype=torch.float64).numpy()
+        draws = torch.rand(missing.size, dtype=torch.float64, generator=generator).numpy()
         bias[missing] = (2.0 * draws - 1.0) * bound[missing]
     return weight, bias
 
@@ -409,16 +432,41 @@ def compile(  # the name shadows the builtin inside this module only
     block_size: int = 32,
     dtype: torch.dtype | None = None,
     device: torch.device | str | None = None,
+    seed: SeedLike = None,
 ) -> MaskedDAG:
     """Compile a structure into a trainable :class:`MaskedDAG` (same arguments).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        A valid structure (see :func:`graphnn.structure.validate`).
+    activation, output_activation, layout, block_size, dtype, device
+        As for :class:`MaskedDAG`.
+    seed : None, int or numpy.random.Generator, optional
+        Draws the initial values of the weights and biases ``G`` does not
+        give; ``None`` draws them from torch's global generator (see
+        :class:`MaskedDAG`).
+
+    Returns
+    -------
+    MaskedDAG
+
+    Raises
+    ------
+    StructureError, ValueError, TypeError
+        As :class:`MaskedDAG`.
 
     Examples
     --------
     >>> import torch
     >>> from graphnn import generators
-    >>> model = compile(generators.layered([4, 8, 2], density=0.5, seed=0))
+    >>> G = generators.layered([4, 8, 2], density=0.5, seed=0)
+    >>> model = compile(G, seed=1)
     >>> model(torch.ones(3, 4)).shape
     torch.Size([3, 2])
+    >>> other = compile(G, seed=1)
+    >>> all(torch.equal(p, q) for p, q in zip(model.parameters(), other.parameters()))
+    True
     """
     return MaskedDAG(
         G,
@@ -428,4 +476,5 @@ def compile(  # the name shadows the builtin inside this module only
         block_size=block_size,
         dtype=dtype,
         device=device,
+        seed=seed,
     )

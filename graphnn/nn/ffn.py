@@ -8,9 +8,10 @@ from collections.abc import Sequence
 
 import torch
 
+from graphnn._random import SeedLike
+from graphnn._validation import check_int
 from graphnn.nn.dag import MaskedDAG
 from graphnn.nn.plan import plan_from_layers
-from graphnn.structure._checks import check_int
 from graphnn.structure.generators import layered_edges
 
 __all__ = ["MaskedFFN", "flat_input_size"]
@@ -57,7 +58,9 @@ class MaskedFFN(MaskedDAG):
         keeps at least one input and one output connection); 1.0 is the
         complete network.
     seed : None, int or numpy.random.Generator, optional
-        For drawing the connections when ``density < 1``.
+        For drawing the connections when ``density < 1``.  The initial
+        weights and biases come from torch's global generator, as for a
+        :class:`MaskedDAG` with ``seed=None``.
     activation, output_activation, layout, dtype, device
         As for :class:`MaskedDAG`.
 
@@ -81,7 +84,7 @@ class MaskedFFN(MaskedDAG):
         hidden_sizes: Sequence[int] = (),
         *,
         density: float = 1.0,
-        seed=None,
+        seed: SeedLike = None,
         activation: str = "relu",
         output_activation: str | None = None,
         layout: str = "auto",

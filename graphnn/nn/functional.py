@@ -17,27 +17,24 @@ batched ``bmm`` over the stored blocks.
 natural orientation of a CSR product and the one the DAG model keeps its
 activations in; :func:`masked_linear` is the usual batch-major form.
 
-This module is the one place where the backend of the sparse products is
-chosen: graphnn's Triton kernels (``triton_kernels``) for tensors on a CUDA
-device when triton imports, ``torch.sparse`` otherwise.  :func:`backend`
-forces one of them, e.g. the Triton kernels on the CPU (in Triton's
-interpreter, ``TRITON_INTERPRET=1``), which is how they are tested.
+This module is the one place where the backend of the masked products is
+chosen, by the rule of :mod:`graphnn.backends`: graphnn's Triton kernels
+(``triton_kernels``) for tensors on a CUDA device when triton imports,
+``torch.sparse`` otherwise.  :func:`~graphnn.backends.backend` (also
+importable from here) forces one of them, e.g. the Triton kernels on the CPU
+(in Triton's interpreter, ``TRITON_INTERPRET=1``), which is how they are
+tested.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import os
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import cache
 
 import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
+from graphnn.backends import BACKENDS, backend, use_triton
 from graphnn.nn.patterns import BlockPattern, SparsePattern
 
 __all__ = [
@@ -50,70 +47,6 @@ __all__ = [
 ]
 
 _CPU_SPARSE_DTYPES = (torch.float32, torch.float64)
-#: ``auto``: Triton kernels on CUDA devices when triton imports; on the CPU, torch.sparse for the
-#: masked products and graphnn's native kernel for the sparse 3D convolution when it builds.
-BACKENDS = ("auto", "torch", "triton", "native")
-_backend = "auto"
-
-
-@contextmanager
-def backend(name: str) -> Iterator[None]:
-    """Run the sparse products inside the ``with`` block on the backend ``name``.
-
-    Parameters
-    ----------
-    name : {"auto", "torch", "triton", "native"}
-        ``"triton"`` uses graphnn's kernels whatever the device (on the CPU
-        they need ``TRITON_INTERPRET=1`` set before triton is imported).
-        ``"torch"`` runs plain torch ops everywhere (the reference path).
-        ``"native"`` requires graphnn's C kernel of the sparse 3D convolution
-        (:mod:`graphnn.sparse3d.cpu_conv`; CPU only, an error if it cannot be
-        built); the masked products have no native kernel and run on torch.
-
-    Raises
-    ------
-    ValueError
-        For an unknown name.
-    ImportError
-        For ``"triton"`` when triton or ``triton_kernels`` cannot be imported.
-
-    Examples
-    --------
-    >>> with backend("torch"):
-    ...     pass
-    """
-    global _backend
-    if name not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}")
-    if name == "triton" and not _triton_importable():
-        raise ImportError("the triton backend needs the triton package (Linux x86_64)")
-    previous, _backend = _backend, name
-    try:
-        yield
-    finally:
-        _backend = previous
-
-
-@cache
-def _triton_importable() -> bool:
-    return importlib.util.find_spec("triton") is not None
-
-
-def _use_triton(t: torch.Tensor) -> bool:
-    if _backend == "auto":
-        return t.is_cuda and _triton_importable()
-    if _backend == "triton" and not t.is_cuda and os.environ.get("TRITON_INTERPRET") != "1":
-        raise RuntimeError(
-            f"the Triton kernels need a CUDA device, or Triton's interpreter for tensors on "
-            f"{t.device}: set TRITON_INTERPRET=1 before triton is imported"
-        )
-    return _backend == "triton"
-
-
-# torch warns once per process that its CSR support is "in beta"; graphnn tests what it uses.
-warnings.filterwarnings(
-    "ignore", message="Sparse CSR tensor support is in beta", category=UserWarning
-)
 
 
 def masked_weight(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -136,7 +69,7 @@ def _compute_dtype(t: torch.Tensor) -> torch.dtype:
 
 def _sparse_product(pattern: SparsePattern, weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``W @ x`` for the sparse ``W`` with (already masked) ``weight`` values: the forward SpMM."""
-    if _use_triton(x):
+    if use_triton(x):
         from triton_kernels.csr_spmm import csr_spmm
 
         return csr_spmm(
@@ -150,7 +83,7 @@ def _sparse_product_transposed(
     pattern: SparsePattern, weight: torch.Tensor, grad: torch.Tensor
 ) -> torch.Tensor:
     """``W.T @ grad``: the transposed SpMM of the input gradient (no atomics: CSR of ``W.T``)."""
-    if _use_triton(grad):
+    if use_triton(grad):
         from triton_kernels.csr_spmm import csr_spmm
 
         values = weight.to(grad.dtype)[pattern.transpose_order]
@@ -161,7 +94,7 @@ def _sparse_product_transposed(
 
 def _sampled_product(pattern: SparsePattern, grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``(grad @ x.T)`` at the pattern's entries only (SDDMM): the weight gradient, ``[nnz]``."""
-    if _use_triton(grad):
+    if use_triton(grad):
         from triton_kernels.csr_sddmm import sddmm
 
         rows = torch.repeat_interleave(
@@ -238,7 +171,7 @@ def _block_view(t: torch.Tensor, block: int, blocks: int) -> torch.Tensor:
 
 def _triton_blocks(pattern: BlockPattern, t: torch.Tensor) -> bool:
     from_kernels = t.dtype in (torch.float32, torch.float16, torch.bfloat16)
-    return from_kernels and pattern.block_size in (16, 32, 64) and _use_triton(t)
+    return from_kernels and pattern.block_size in (16, 32, 64) and use_triton(t)
 
 
 def _block_product(pattern: BlockPattern, weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ and held by the layer as buffers.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,19 +102,39 @@ class SparsePattern:
 
     def csr(self, values: torch.Tensor) -> torch.Tensor:
         """Return the sparse CSR matrix with these ``values`` (in CSR order)."""
-        return torch.sparse_csr_tensor(
+        return _csr_tensor(
             self.crow_indices, self.col_indices, values, size=self.shape, check_invariants=False
         )
 
     def csr_transposed(self, values: torch.Tensor) -> torch.Tensor:
         """Return the transposed matrix as CSR, from the ``values`` in CSR order."""
-        return torch.sparse_csr_tensor(
+        return _csr_tensor(
             self.ccol_indices,
             self.row_indices,
             values[self.transpose_order],
             size=(self.shape[1], self.shape[0]),
             check_invariants=False,
         )
+
+
+_csr_made = False
+
+
+def _csr_tensor(*args, **kwargs) -> torch.Tensor:
+    """``torch.sparse_csr_tensor``, without the "in beta" warning torch gives at the first one.
+
+    torch warns once per process that its CSR support is in beta; graphnn
+    tests what it uses, so the first construction is made with that one
+    warning filtered (locally: the user's warning filters are left alone).
+    """
+    global _csr_made
+    if _csr_made:
+        return torch.sparse_csr_tensor(*args, **kwargs)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        t = torch.sparse_csr_tensor(*args, **kwargs)
+    _csr_made = True
+    return t
 
 
 def csr_order(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
+from graphnn.exceptions import StructureError
 from graphnn.nn.activations import ACTIVATIONS, IDENTITY
-from graphnn.structure.exceptions import StructureError
 from graphnn.structure.layering import LAYER
 from graphnn.structure.roles import HIDDEN, INPUT, OUTPUT, ROLE
 from graphnn.structure.validation import ACTIVATION, BIAS, WEIGHT, validated
@@ -150,6 +150,16 @@ def _scalar(value: object, where: str) -> float:
     return float(value)
 
 
+def _default_activations(activation: object, output_activation: object) -> dict[str, str]:
+    """Return the activations of the hidden and the output nodes that name none, checked."""
+    return {
+        HIDDEN: _check_activation(activation, "activation"),
+        OUTPUT: _check_activation(
+            IDENTITY if output_activation is None else output_activation, "output_activation"
+        ),
+    }
+
+
 def plan_from_graph(
     G: nx.DiGraph, *, activation: str = "relu", output_activation: str | None = None
 ) -> Plan:
@@ -186,63 +196,11 @@ def plan_from_graph(
     (['x', 'h', 'y'], [(1, 2, [0]), (2, 3, [0, 1])])
     """
     index, role = validated(G)
-    defaults = {
-        HIDDEN: _check_activation(activation, "activation"),
-        OUTPUT: _check_activation(
-            IDENTITY if output_activation is None else output_activation, "output_activation"
-        ),
-    }
-    buckets: dict[int, list[Hashable]] = {}
-    for v in G:
-        if role[v] != INPUT:
-            buckets.setdefault(index[v], []).append(v)
-    labels = [v for v in G if role[v] == INPUT]
-    n_inputs = len(labels)
-    bounds = []
-    for layer in sorted(buckets):
-        bounds.append((len(labels), len(labels) + len(buckets[layer])))
-        labels += buckets[layer]
+    defaults = _default_activations(activation, output_activation)
+    labels, n_inputs, bounds = _buffer_order(G, index, role)
     position = {v: i for i, v in enumerate(labels)}
-
-    bias = np.full(len(labels), np.nan)
-    activations: list[str] = [IDENTITY] * len(labels)
-    node_attrs: dict[int, dict] = {}
-    for v, data in G.nodes(data=True):
-        i = position[v]
-        if role[v] == INPUT:
-            for key in (BIAS, ACTIVATION):
-                if data.get(key) is not None:
-                    raise StructureError(
-                        f"input node {v!r} has {key}={data[key]!r}; inputs are not computed, "
-                        f"so they take no {key}",
-                        nodes=[v],
-                    )
-        else:
-            if data.get(BIAS) is not None:
-                bias[i] = _scalar(data[BIAS], f"node {v!r} has {BIAS}")
-            name = data.get(ACTIVATION)
-            activations[i] = (
-                defaults[role[v]] if name is None else _check_activation(name, f"node {v!r}")
-            )
-        extra = {k: value for k, value in data.items() if k not in _NODE_KEYS}
-        if extra:
-            node_attrs[i] = extra
-
-    m = G.number_of_edges()
-    src = np.empty(m, dtype=np.int64)
-    dst = np.empty(m, dtype=np.int64)
-    weight = np.full(m, np.nan)
-    edge_attrs: dict[int, dict] = {}
-    for e, (u, v, data) in enumerate(G.edges(data=True)):
-        src[e] = position[u]
-        dst[e] = position[v]
-        if data:
-            w = data.get(WEIGHT)
-            if w is not None:
-                weight[e] = w if type(w) is float else _scalar(w, f"edge {u!r} -> {v!r} has weight")
-            if len(data) > (WEIGHT in data):
-                edge_attrs[e] = {k: value for k, value in data.items() if k != WEIGHT}
-
+    bias, activations, node_attrs = _node_parameters(G, role, position, defaults)
+    src, dst, weight, edge_attrs = _edge_parameters(G, position)
     return Plan(
         labels=labels,
         order=np.fromiter((position[v] for v in G), np.int64, len(labels)),
@@ -259,6 +217,103 @@ def plan_from_graph(
         edge_attrs=edge_attrs,
         graph_attrs=dict(G.graph),
     )
+
+
+def _buffer_order(
+    G: nx.DiGraph, index: dict[Hashable, int], role: dict[Hashable, str]
+) -> tuple[list, int, list[tuple[int, int]]]:
+    """Return the labels in buffer order, the number of inputs and each stage's positions.
+
+    The inputs come first, then the other nodes layer by layer; inside a
+    layer, and among the inputs, nodes keep the order of ``G.nodes``.
+    """
+    buckets: dict[int, list[Hashable]] = {}
+    for v in G:
+        if role[v] != INPUT:
+            buckets.setdefault(index[v], []).append(v)
+    labels = [v for v in G if role[v] == INPUT]
+    n_inputs = len(labels)
+    bounds = []
+    for layer in sorted(buckets):
+        bounds.append((len(labels), len(labels) + len(buckets[layer])))
+        labels += buckets[layer]
+    return labels, n_inputs, bounds
+
+
+def _node_parameters(
+    G: nx.DiGraph,
+    role: dict[Hashable, str],
+    position: dict[Hashable, int],
+    defaults: dict[str, str],
+) -> tuple[np.ndarray, list[str], dict[int, dict]]:
+    """Return each buffer position's bias (NaN: none given) and activation, and other attributes.
+
+    Raises
+    ------
+    StructureError
+        If an input has a bias or an activation, or a bias is not one real number.
+    ValueError
+        If a node names an unknown activation.
+    """
+    bias = np.full(len(position), np.nan)
+    activations: list[str] = [IDENTITY] * len(position)
+    node_attrs: dict[int, dict] = {}
+    for v, data in G.nodes(data=True):
+        i = position[v]
+        if role[v] == INPUT:
+            _check_input_attributes(v, data)
+        else:
+            if data.get(BIAS) is not None:
+                bias[i] = _scalar(data[BIAS], f"node {v!r} has {BIAS}")
+            name = data.get(ACTIVATION)
+            activations[i] = (
+                defaults[role[v]] if name is None else _check_activation(name, f"node {v!r}")
+            )
+        extra = {k: value for k, value in data.items() if k not in _NODE_KEYS}
+        if extra:
+            node_attrs[i] = extra
+    return bias, activations, node_attrs
+
+
+def _check_input_attributes(v: Hashable, data: dict) -> None:
+    """Raise if the input ``v`` carries a bias or an activation (inputs are not computed)."""
+    for key in (BIAS, ACTIVATION):
+        if data.get(key) is not None:
+            raise StructureError(
+                f"input node {v!r} has {key}={data[key]!r}; inputs are not computed, "
+                f"so they take no {key}",
+                nodes=[v],
+            )
+
+
+def _edge_parameters(
+    G: nx.DiGraph, position: dict[Hashable, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, dict]]:
+    """Return the edges as buffer positions, their weights (NaN: none given), other attributes.
+
+    All in the order of ``G.edges``.  This is the hot loop of planning, kept
+    inline: only a weight that is not a Python float costs a call.
+
+    Raises
+    ------
+    StructureError
+        If a weight is not one real number.
+    """
+    m = G.number_of_edges()
+    src = np.empty(m, dtype=np.int64)
+    dst = np.empty(m, dtype=np.int64)
+    weight = np.full(m, np.nan)
+    edge_attrs: dict[int, dict] = {}
+    for e, (u, v, data) in enumerate(G.edges(data=True)):
+        src[e] = position[u]
+        dst[e] = position[v]
+        if data:
+            w = data.get(WEIGHT)
+            if w is not None:
+                weight[e] = w if type(w) is float else _scalar(w, f"edge {u!r} -> {v!r} has weight")
+            if len(data) > (WEIGHT in data):
+                edge_attrs[e] = {k: value for k, value in data.items() if k != WEIGHT}
+    return src, dst, weight, edge_attrs
 
 
 def plan_from_layers(
@@ -287,10 +342,7 @@ def plan_from_layers(
     >>> plan.n_inputs, plan.outputs.tolist(), plan.stages[0].columns.tolist()
     (2, [2], [0, 1])
     """
-    hidden = _check_activation(activation, "activation")
-    out = _check_activation(
-        IDENTITY if output_activation is None else output_activation, "output_activation"
-    )
+    defaults = _default_activations(activation, output_activation)
     widths = np.asarray(widths, dtype=np.int64)
     tails, heads = np.asarray(tails, dtype=np.int64), np.asarray(heads, dtype=np.int64)
     n = int(widths.sum())
@@ -300,7 +352,7 @@ def plan_from_layers(
     starts = np.concatenate(([0], np.cumsum(widths)))
     last = widths.size - 1
     role = [INPUT if k == 0 else OUTPUT if k == last else HIDDEN for k in layer.tolist()]
-    activations = [IDENTITY if r == INPUT else out if r == OUTPUT else hidden for r in role]
+    activations = [IDENTITY if r == INPUT else defaults[r] for r in role]
     bounds = [(int(starts[k]), int(starts[k + 1])) for k in range(1, widths.size)]
     return Plan(
         labels=list(range(n)),

@@ -27,7 +27,15 @@ from torch import nn
 
 from graphnn.nn.masked_linear import MaskedLinear
 
-__all__ = ["SCOPES", "Scores", "how_many", "masked_layers_of", "prune_by_scores", "sparsity"]
+__all__ = [
+    "SCOPES",
+    "Scores",
+    "how_many",
+    "live_parameters",
+    "masked_layers_of",
+    "prune_by_scores",
+    "sparsity",
+]
 
 #: One score per weight entry of every masked layer, in the shape of its ``weight``.
 Scores = list[torch.Tensor]
@@ -72,6 +80,27 @@ def sparsity(model: nn.Module) -> float:
     total = sum(int(layer.entry_positions().numel()) for layer in layers)
     live = sum(layer.weight_count for layer in layers)
     return 1.0 - live / total if total else 0.0
+
+
+def live_parameters(model: nn.Module) -> int:
+    """Return the live weights plus the biases of the model's masked layers.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` has no masked layer.
+
+    Examples
+    --------
+    >>> import graphnn
+    >>> model = graphnn.nn.MaskedFFN(4, 2, [3])
+    >>> live_parameters(model)  # 4 * 3 + 3 * 2 weights, 3 + 2 biases
+    23
+    """
+    return sum(
+        layer.weight_count + (0 if layer.bias is None else layer.bias.numel())
+        for layer in masked_layers_of(model)
+    )
 
 
 def _check_scores(layers: list[MaskedLinear], scores: Scores) -> list[np.ndarray]:

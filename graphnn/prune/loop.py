@@ -16,7 +16,7 @@ The records form a :class:`PruningHistory`: plain data, printable as a table.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,8 +24,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from graphnn.prune.core import masked_layers_of, sparsity
-from graphnn.prune.report import _live_parameters
+from graphnn._table import Column, RecordLog
+from graphnn.prune.core import live_parameters, masked_layers_of, sparsity
 from graphnn.prune.saliency import magnitude
 from graphnn.prune.schedules import (
     Iterative,
@@ -58,7 +58,7 @@ class RoundRecord:
     densities : tuple of float
         Each masked layer's density (``model.densities()``).
     live_parameters : int
-        Live weights plus biases.
+        Live weights plus biases (:func:`~graphnn.prune.core.live_parameters`).
     train, test : dict
         What the training and evaluation functions returned.
     graphml : pathlib.Path or None
@@ -84,9 +84,17 @@ class RoundRecord:
         return data
 
 
-@dataclass
-class PruningHistory:
+class PruningHistory(RecordLog[RoundRecord]):
     """The records of a pruning run, one per round; printable as a table.
+
+    Like every log of graphnn, a sequence of records printed as one table:
+    iterate over it, index it, take its ``len``, or flatten it with
+    ``as_dicts()`` (one :meth:`RoundRecord.as_dict` per round).
+
+    Attributes
+    ----------
+    records : list of RoundRecord
+        The rounds, in order.
 
     Examples
     --------
@@ -98,21 +106,6 @@ class PruningHistory:
     0.9
     """
 
-    records: list[RoundRecord] = field(default_factory=list)
-
-    def __iter__(self) -> Iterator[RoundRecord]:
-        return iter(self.records)
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int) -> RoundRecord:
-        return self.records[index]
-
-    def as_dicts(self) -> list[dict]:
-        """Return one flat dict per round (see :meth:`RoundRecord.as_dict`)."""
-        return [record.as_dict() for record in self.records]
-
     def metric_names(self) -> list[str]:
         """Return the ``train_*`` and ``test_*`` keys of the rounds, in order of appearance."""
         names: dict[str, None] = {}
@@ -121,26 +114,15 @@ class PruningHistory:
                 names.update({f"{split}_{name}": None for name in getattr(record, split)})
         return list(names)
 
-    def __str__(self) -> str:
-        metrics = self.metric_names()
-        header = ["round", "sparsity", "live params", *metrics]
-        rows = []
-        for row in self.as_dicts():
-            values = [row["round"], row["sparsity"], row["live_parameters"]]
-            values += [row.get(name) for name in metrics]
-            rows.append([_cell(v) for v in values])
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-        lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
-        lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-        return "\n".join(lines)
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
+    def columns(self) -> list[Column]:
+        """Return the printed columns: round, sparsity, live params, then every metric."""
+        metrics = [Column(name, name) for name in self.metric_names()]
+        return [
+            Column("round", "round"),
+            Column("sparsity", "sparsity"),
+            Column("live params", "live_parameters"),
+            *metrics,
+        ]
 
 
 def _metrics(value: object, source: str) -> Metrics:
@@ -281,7 +263,7 @@ class Pruner:
             target=target,
             sparsity=sparsity(self.model),
             densities=tuple(layer.density for layer in masked_layers_of(self.model)),
-            live_parameters=_live_parameters(self.model),
+            live_parameters=live_parameters(self.model),
             train=train,
             test=test,
             graphml=path,

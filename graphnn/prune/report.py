@@ -15,15 +15,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from torch import nn
 
 from graphnn._figures import agg_figure
-from graphnn.prune.core import masked_layers_of
-
-if TYPE_CHECKING:
-    from graphnn.prune.loop import PruningHistory
+from graphnn._table import text_table
+from graphnn.prune.core import live_parameters, masked_layers_of
+from graphnn.prune.loop import PruningHistory
 
 __all__ = ["LayerReport", "PruningReport", "plot_history", "report"]
 
@@ -93,25 +91,11 @@ class PruningReport:
             )
             for layer in self.layers
         ]
-        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-        align = [str.rjust, str.rjust, str.ljust, str.rjust, str.rjust, str.rjust]
-        lines = [
-            "  ".join(a(c, w) for a, c, w in zip(align, row, widths, strict=True)).rstrip()
-            for row in (header, *rows)
-        ]
-        lines.append(
+        totals = (
             f"total sparsity {self.sparsity:.4f}, "
             f"live parameters {self.live_parameters} of {self.parameters}"
         )
-        return "\n".join(lines)
-
-
-def _live_parameters(model: nn.Module) -> int:
-    """Return the live weights plus the biases of the model's masked layers."""
-    return sum(
-        layer.weight_count + (0 if layer.bias is None else layer.bias.numel())
-        for layer in masked_layers_of(model)
-    )
+        return text_table(header, rows, align="rrlrrr") + "\n" + totals
 
 
 def report(model: nn.Module) -> PruningReport:
@@ -155,12 +139,12 @@ def report(model: nn.Module) -> PruningReport:
     )
     live = sum(layer.live for layer in layers)
     total = sum(layer.total for layer in layers)
-    live_parameters = _live_parameters(model)
+    live_params = live_parameters(model)
     return PruningReport(
         layers=layers,
         sparsity=1.0 - live / total if total else 0.0,
-        live_parameters=live_parameters,
-        parameters=live_parameters - live + total,
+        live_parameters=live_params,
+        parameters=live_params - live + total,
     )
 
 

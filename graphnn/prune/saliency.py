@@ -33,8 +33,8 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from graphnn._random import as_rng
 from graphnn.prune.core import Scores, masked_layers_of, prune_by_scores
-from graphnn.structure._seed import as_rng
 
 __all__ = [
     "by_saliency",

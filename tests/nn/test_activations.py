@@ -2,7 +2,6 @@ import pytest
 import torch
 
 from graphnn.nn.activations import ACTIVATIONS, get_activation
-from graphnn.nn.layout import choose_layout
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
@@ -25,23 +24,6 @@ def test_named_slopes():
 def test_unknown_activation():
     with pytest.raises(ValueError, match="unknown activation 'swish'; accepted: identity, relu"):
         get_activation("swish")
-
-
-@pytest.mark.parametrize(
-    ("shape", "nnz", "layout"),
-    [
-        ((4096, 4096), 3_000_000, "sparse"),  # 18 % of 16.8M entries
-        ((4096, 4096), 5_000_000, "dense"),
-        ((300, 784), 23_000, "sparse"),
-        ((300, 784), 30_000, "dense"),
-        ((200, 500), 1_000, "sparse"),
-        ((200, 500), 5_000, "dense"),
-        ((50, 50), 1, "dense"),
-        ((0, 10), 0, "dense"),
-    ],
-)
-def test_auto_layout_thresholds(shape, nnz, layout):
-    assert choose_layout(*shape, nnz) == layout
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))

@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import graphnn
+from graphnn.exceptions import StructureError
 from graphnn.nn import MaskedDAG, compile
 from graphnn.nn.activations import ACTIVATIONS
 from graphnn.strategies import dags, layered_dags, structures
 from graphnn.structure.equality import assert_graphs_equal
-from graphnn.structure.exceptions import StructureError
 from graphnn.structure.roles import inputs, outputs
 
 ACTS = ["relu", "tanh", "sigmoid", "identity", "leaky_relu", "softplus"]
@@ -149,36 +149,6 @@ def test_gradcheck(layout):
         )
 
     assert torch.autograd.gradcheck(of_parameters, params)
-
-
-def test_second_derivatives_with_the_autograd_engine():
-    G = graphnn.generators.layered([3, 4, 2], density=1.0, seed=0)
-    model = compile(G, activation="tanh", layout="dense", dtype=torch.float64)
-    model.engine = "autograd"
-    x = batch(model, n=4)
-    weight = model.masked_layers()[0].weight
-    (g,) = torch.autograd.grad(model(x).pow(2).sum(), weight, create_graph=True)
-    (h,) = torch.autograd.grad(g[0, 0], weight)
-    assert h.shape == weight.shape and torch.isfinite(h).all()
-
-
-@settings(max_examples=30)
-@given(st.one_of(drawn, drawn_layered), st.sampled_from(["dense", "sparse", "block"]))
-def test_engines_agree(G, layout):
-    fused = compile(G, layout=layout, dtype=torch.float64)
-    slow = compile(fused.to_graph(), layout=layout, dtype=torch.float64)
-    slow.engine = "autograd"
-    x1, x2 = batch(fused, seed=2).requires_grad_(), batch(fused, seed=2).requires_grad_()
-    out_grad = torch.randn(x1.shape[0], fused.n_outputs, dtype=torch.float64)
-    y1, y2 = fused(x1), slow(x2)
-    torch.testing.assert_close(y1, y2)
-    y1.backward(out_grad)
-    y2.backward(out_grad)
-    torch.testing.assert_close(x1.grad, x2.grad)
-    for a, b in zip(fused.parameters(), slow.parameters(), strict=True):
-        torch.testing.assert_close(a.grad, b.grad)
-    with torch.no_grad():
-        torch.testing.assert_close(fused(x1), y1)
 
 
 def test_engine_is_checked():
@@ -435,20 +405,106 @@ def test_repr():
     )
 
 
+# --- seeds ----------------------------------------------------------------------------------
+
+
+def seeded_structure():
+    return graphnn.generators.layered([4, 6, 3], density=0.6, skip_density=0.3, seed=1)
+
+
+def same_state(a: MaskedDAG, b: MaskedDAG) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
 @pytest.mark.parametrize("layout", ["dense", "sparse", "block"])
-def test_chains_run_layer_by_layer_with_the_same_results(layout):
-    chain = compile(graphnn.generators.layered([6, 5, 4, 3], density=0.6, seed=1), layout=layout)
-    assert chain.chain
-    assert not compile(graphnn.generators.layered([6, 5, 3], skip_density=0.5, seed=1)).chain
-    x = batch(chain, n=7).requires_grad_()
-    y = chain(x)
-    y.pow(2).sum().backward()
-    grads = [p.grad.clone() for p in chain.parameters()]
-    chain.zero_grad()
-    dx, x.grad = x.grad.clone(), None
-    chain.chain = False  # the buffer sweep instead
-    torch.testing.assert_close(chain(x), y)
-    chain(x).pow(2).sum().backward()
-    torch.testing.assert_close(x.grad, dx)
-    for p, g in zip(chain.parameters(), grads, strict=True):
-        torch.testing.assert_close(p.grad, g)
+def test_the_same_seed_draws_the_same_parameters(layout):
+    G = seeded_structure()
+    torch.manual_seed(1)
+    a = compile(G, layout=layout, seed=3)
+    torch.manual_seed(2)  # torch's global generator plays no part
+    b = compile(G, layout=layout, seed=3)
+    assert same_state(a, b)
+    assert same_state(MaskedDAG(G, layout=layout, seed=3), a)
+    assert same_state(compile(G, layout=layout, seed=np.uint8(3)), a)
+
+
+def test_different_seeds_draw_different_parameters():
+    G = seeded_structure()
+    a, b = compile(G, seed=0), compile(G, seed=1)
+    assert not torch.equal(a.masked_layers()[0].weight, b.masked_layers()[0].weight)
+    assert not torch.equal(a.masked_layers()[0].bias, b.masked_layers()[0].bias)
+
+
+def test_a_numpy_generator_seed_is_advanced():
+    G = seeded_structure()
+    a = compile(G, seed=np.random.default_rng(5))
+    assert same_state(a, compile(G, seed=np.random.default_rng(5)))
+    rng = np.random.default_rng(5)
+    first, second = compile(G, seed=rng), compile(G, seed=rng)
+    assert same_state(first, a) and not same_state(first, second)
+
+
+def test_a_seed_leaves_torchs_global_generator_alone():
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    compile(seeded_structure(), seed=4)
+    compile(seeded_structure(), seed=np.random.default_rng(4))
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_without_a_seed_torch_manual_seed_decides():
+    G = seeded_structure()
+    torch.manual_seed(7)
+    a = compile(G)
+    after = torch.get_rng_state()
+    torch.manual_seed(7)
+    b = compile(G, seed=None)
+    assert same_state(a, b) and torch.equal(torch.get_rng_state(), after)
+    torch.manual_seed(8)
+    assert not same_state(a, compile(G))
+
+
+def test_without_a_seed_the_weights_then_the_biases_are_drawn_from_torch():
+    G = seeded_structure()  # nodes numbered layer by layer: buffer order is node order
+    torch.manual_seed(11)
+    H = compile(G, dtype=torch.float64).to_graph()
+    torch.manual_seed(11)
+    weight_draws = torch.rand(G.number_of_edges(), dtype=torch.float64).tolist()
+    computed = [v for v in G if G.in_degree(v)]
+    bias_draws = torch.rand(len(computed), dtype=torch.float64).tolist()
+    for (u, v), d in zip(G.edges, weight_draws, strict=True):
+        assert H.edges[u, v]["weight"] == (2.0 * d - 1.0) * (1.0 / np.sqrt(G.in_degree(v)))
+    for v, d in zip(computed, bias_draws, strict=True):
+        assert H.nodes[v]["bias"] == (2.0 * d - 1.0) * (1.0 / np.sqrt(G.in_degree(v)))
+
+
+def test_seeded_values_do_not_depend_on_the_dtype():
+    G = seeded_structure()
+    wide, narrow = compile(G, dtype=torch.float64, seed=2), compile(G, dtype=torch.float32, seed=2)
+    for p, q in zip(wide.parameters(), narrow.parameters(), strict=True):
+        assert torch.equal(p.float(), q)
+
+
+def test_a_seed_draws_only_what_the_structure_does_not_give():
+    H = compile(seeded_structure(), seed=0).to_graph()  # every weight and bias given
+    assert same_state(compile(H, seed=1), compile(H, seed=2))
+    assert same_state(compile(H, seed=1), compile(H))
+
+
+@pytest.mark.parametrize(
+    ("seed", "error", "match"),
+    [
+        (-1, ValueError, "seed must be a non-negative int, got -1"),
+        (1.5, TypeError, "seed must be None, a non-negative int or a numpy.random.Generator"),
+        ("0", TypeError, "got str"),
+        (True, TypeError, "got bool"),
+        (np.random.RandomState(0), TypeError, "got RandomState"),
+    ],
+)
+def test_bad_seeds(seed, error, match):
+    G = seeded_structure()
+    with pytest.raises(error, match=match):
+        compile(G, seed=seed)
+    with pytest.raises(error, match=match):
+        MaskedDAG(G, seed=seed)

@@ -122,25 +122,3 @@ def test_empty_pattern_gives_the_bias():
         torch.randn(2, 4), torch.zeros(0), torch.zeros(0, dtype=torch.bool), bias, pattern
     )
     torch.testing.assert_close(y, bias.expand(2, 3))
-
-
-@pytest.mark.parametrize(
-    ("rows", "cols", "match"),
-    [
-        ([0, 0], [1, 1], r"entry \(0, 1\) is given twice"),
-        ([3], [0], "outside the shape"),
-        ([0], [-1], "outside the shape"),
-        ([0, 1], [0], "1-D of one length"),
-    ],
-)
-def test_bad_patterns(rows, cols, match):
-    with pytest.raises(ValueError, match=match):
-        SparsePattern.from_coordinates(np.array(rows), np.array(cols), (3, 3))
-
-
-def test_transposed_pattern():
-    pattern, _ = SparsePattern.from_coordinates(np.array([0, 0, 2]), np.array([2, 0, 1]), (3, 3))
-    values = torch.tensor([1.0, 2.0, 3.0])  # CSR order: (0, 0), (0, 2), (2, 1)
-    torch.testing.assert_close(
-        pattern.csr_transposed(values).to_dense(), pattern.csr(values).to_dense().T
-    )

@@ -4,7 +4,6 @@ import os
 
 import pytest
 import torch
-from conftest import require_peer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +11,7 @@ import graphnn
 from graphnn.nn.functional import backend, masked_linear
 from graphnn.nn.masked_linear import MaskedLinear
 from graphnn.strategies import dags, layered_dags, structures
+from tests.conftest import require_peer
 
 require_peer("triton")
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import graphnn
 from graphnn import prune
 from graphnn.nn import MaskedFFN, MaskedLinear
-from graphnn.prune.core import prune_by_scores, sparsity
+from graphnn.prune.core import live_parameters, prune_by_scores, sparsity
 from graphnn.strategies import dags, layered_dags, structures
 
 LAYOUTS = ["dense", "sparse", "block"]
@@ -203,3 +203,19 @@ def test_nan_scores_at_masked_connections_are_fine():
         for layer in model.masked_layers()
     ]
     prune_by_scores(model, scores, 0.1, protect=False)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_live_parameters_are_the_live_weights_and_the_biases(layout):
+    model = graphnn.compile(graphnn.generators.layered([5, 4, 3], seed=0), layout=layout, seed=0)
+    assert live_parameters(model) == model.parameter_count() == 5 * 4 + 4 * 3 + 4 + 3
+    prune_by_scores(model, [layer.weight.detach().abs() for layer in model.masked_layers()], 10)
+    assert live_parameters(model) == model.parameter_count() == 5 * 4 + 4 * 3 - 10 + 4 + 3
+
+
+def test_live_parameters_of_plain_modules_and_layers_without_bias():
+    mask = torch.tensor([[True, False, True], [False, False, True]])
+    model = torch.nn.Sequential(MaskedLinear(3, 2, mask=mask), MaskedLinear(2, 4, bias=False))
+    assert live_parameters(model) == 3 + 2 + 8
+    with pytest.raises(ValueError, match="Linear has no masked layers to prune"):
+        live_parameters(torch.nn.Linear(2, 2))

@@ -6,10 +6,11 @@ import torch
 from torch.nn import functional as F
 
 import graphnn
+from graphnn._table import RecordLog
 from graphnn.nn import MaskedFFN
 from graphnn.prune import random, sparsity
 from graphnn.prune.loop import Pruner, PruningHistory, RoundRecord
-from graphnn.prune.report import PruningReport, plot_history, report
+from graphnn.prune.report import report
 from graphnn.prune.schedules import Gradual, Iterative, OneShot, snapshot
 
 torch.manual_seed(0)
@@ -171,61 +172,33 @@ def test_pruner_bad_input():
         Pruner(model, SGD, lambda m, o: 0.5, schedule=[0.1], progress=False).run()
 
 
-def test_report_table():
-    model = ffn()
-    random(model, 0.5, seed=0, protect=False)
-    result = report(model)
-    assert isinstance(result, PruningReport)
-    assert [layer.total for layer in result.layers] == [60, 80, 24]
-    assert sum(layer.live for layer in result.layers) == 82
-    assert result.sparsity == pytest.approx(82 / 164)
-    assert result.parameters == 164 + 21 and result.live_parameters == 82 + 21
-    lines = str(result).splitlines()
-    assert lines[0].split() == ["layer", "shape", "layout", "live", "total", "density"]
-    assert lines[1].split()[:5] == ["0", "10", "x", "6", "dense"]
-    assert lines[-1].startswith("total sparsity 0.5000")
-
-
-def test_report_of_a_sparse_compiled_dag():
-    G = graphnn.generators.layered([5, 7, 3], density=0.5, seed=2)
-    model = graphnn.compile(G)
-    result = report(model)
-    assert sum(layer.total for layer in result.layers) == G.number_of_edges()
-    assert result.sparsity == 0.0
-    with pytest.raises(ValueError, match="no masked layers"):
-        report(torch.nn.Linear(2, 2))
-
-
-def history(*accuracies):
-    return PruningHistory(
-        [
-            RoundRecord(k, s, s, (1 - s,), 10, test={"accuracy": a})
-            for k, (s, a) in enumerate(zip([0.0, 0.5, 0.9], accuracies, strict=False))
-        ]
+def test_history_prints_one_column_per_metric_in_order_of_appearance():
+    first = RoundRecord(0, 0.0, 0.0, (1.0,), 10, train={"loss": 1.2345678}, test={"accuracy": 0.9})
+    second = RoundRecord(
+        1, 0.5, 0.5123, (0.5,), 123456, train={"loss": 3}, test={"accuracy": None, "f1": 0.5}
     )
+    history = PruningHistory([first, second])
+    assert str(history) == (
+        "round  sparsity  live params  train_loss  test_accuracy  test_f1\n"
+        "    0    0.0000           10      1.2346         0.9000        -\n"
+        "    1    0.5123       123456           3              -   0.5000"
+    )
+    assert [c.header for c in history.columns()] == [
+        "round",
+        "sparsity",
+        "live params",
+        "train_loss",
+        "test_accuracy",
+        "test_f1",
+    ]
 
 
-def test_plot_history(tmp_path):
-    path = plot_history({"a": history(0.9, 0.9), "b": history(0.9, 0.8, 0.7)}, tmp_path / "p.png")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    svg = plot_history(history(0.9), tmp_path / "p.svg", title="t")
-    assert svg.read_text().lstrip().startswith("<?xml")
-    with pytest.raises(ValueError, match="no round has the metric 'test_loss'"):
-        plot_history(history(0.9), tmp_path / "q.png", metric="loss")
-    with pytest.raises(ValueError, match="split must be"):
-        plot_history(history(0.9), tmp_path / "q.png", split="valid")
-
-
-def test_plot_history_without_matplotlib(tmp_path, monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError("No module named 'matplotlib'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
-    with pytest.raises(ImportError, match=r"pip install graphnn\[examples\]"):
-        plot_history(history(0.9), tmp_path / "p.png")
+def test_history_is_a_record_log():
+    records = [RoundRecord(k, 0.1 * k, 0.1 * k, (1.0,), 10 - k) for k in range(3)]
+    history = PruningHistory(records)
+    assert isinstance(history, RecordLog)
+    assert len(history) == 3 and history[1] is records[1] and list(history) == records
+    assert history.as_dicts() == [r.as_dict() for r in records]
+    assert history.metric_names() == []
+    assert history == PruningHistory(list(records))
+    assert str(PruningHistory()) == "round  sparsity  live params"
