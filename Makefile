@@ -61,18 +61,10 @@ $(VENV)/.bench-peers: $(VENV)/.peers
 	$(PIP) install --quiet --disable-pip-version-check -e '.[bench]'
 	@touch $@
 
+# One runner, python -m benchmarks: every benchmarks/bench_*.py in its own process, then one
+# ratio table; it gives bench_voxelize OMP_NUM_THREADS=1 unless the environment sets it.
 bench: $(VENV)/.bench-peers
-	$(PY) -m benchmarks.bench_layering
-	$(PY) -m benchmarks.bench_graphml
-	$(PY) -m benchmarks.bench_layout
-	$(PY) -m benchmarks.bench_compile
-	$(PY) -m benchmarks.bench_training
-	$(PY) -m benchmarks.bench_scale
-	$(PY) -m benchmarks.bench_kernels
-	$(PY) -m benchmarks.bench_off
-	OMP_NUM_THREADS=1 $(PY) -m benchmarks.bench_voxelize
-	$(PY) -m benchmarks.bench_sparse_conv
-	$(PY) -m benchmarks.bench_sparse_conv_gpu
+	$(PY) -m benchmarks
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis demo-output

@@ -27,8 +27,8 @@ import statistics
 import torch
 
 from benchmarks._harness import Row, report
+from graphnn.backends import backend
 from graphnn.nn import MaskedFFN, MaskedLinear
-from graphnn.nn.functional import backend
 
 SIZE, BATCH, BLOCK = 4096, 512, 32
 

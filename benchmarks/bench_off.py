@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._harness import Row, median_seconds, report
-from graphnn.sparse3d.mesh import Mesh
-from graphnn.sparse3d.off import read_off, write_off
+from graphnn.sparse3d.mesh.mesh import Mesh
+from graphnn.sparse3d.mesh.off import read_off, write_off
 
 try:
     import trimesh

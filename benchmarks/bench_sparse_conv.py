@@ -18,7 +18,7 @@ a small grid).  Rows:
   native kernel against the same on graphnn's torch path.
 
 graphnn's forward rows run what the CPU runs by default, the native C kernel
-(:mod:`graphnn.sparse3d.cpu_conv`, when it builds; the row says which), and
+(:mod:`graphnn.sparse3d.ops.native`, when it builds; the row says which), and
 each is repeated on the torch path (``backend("torch")``, the reference).
 
 Every row runs graphnn and its peer in one process at one thread
@@ -42,13 +42,13 @@ import torch.nn.functional as F
 
 from benchmarks._harness import Row, median_seconds, report
 from benchmarks._harness import paired_median_seconds as paired
-from graphnn.nn.functional import backend
-from graphnn.sparse3d import cpu_conv
-from graphnn.sparse3d.conv import SparseConv3d, SubmanifoldConv3d
+from graphnn.backends import backend
 from graphnn.sparse3d.kernel_map import conv_map, linear_keys, submanifold_map
-from graphnn.sparse3d.shapes import shapes
+from graphnn.sparse3d.layers.conv import SparseConv3d, SubmanifoldConv3d
+from graphnn.sparse3d.mesh.shapes import shapes
+from graphnn.sparse3d.mesh.voxelization import voxelize
+from graphnn.sparse3d.ops import native
 from graphnn.sparse3d.tensor import SparseVoxelTensor
-from graphnn.sparse3d.voxelization import voxelize
 
 
 def surfaces(samples: int, render_size: int, spatial_size: int) -> SparseVoxelTensor:
@@ -91,7 +91,7 @@ def check_equal(ours: torch.Tensor, theirs: torch.Tensor, what: str) -> None:
 
 
 def default_path() -> str:
-    return "native" if cpu_conv.available() else "torch path, native kernel not built"
+    return "native" if native.available() else "torch path, native kernel not built"
 
 
 def on_torch(fn):
@@ -265,7 +265,7 @@ def main() -> None:
         rows.append(Row(case, "dense F.conv3d fwd+bwd", ours, theirs))
 
     # --- a training step of one layer, default CPU path against the torch path ------------
-    if cpu_conv.available():
+    if native.available():
         for layer, label in (
             (SubmanifoldConv3d(32, 32, 3), "SubmanifoldConv3d 32->32 k=3"),
             (SparseConv3d(32, 32, 2, stride=2), "SparseConv3d 32->32 k=2 s=2"),

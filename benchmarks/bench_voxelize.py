@@ -24,7 +24,7 @@ import trimesh
 from scipy.spatial.transform import Rotation
 
 from benchmarks._harness import Row, median_seconds, report
-from graphnn.sparse3d.voxelization import grid_coordinates, voxelize
+from graphnn.sparse3d.mesh.voxelization import grid_coordinates, voxelize
 
 
 def meshes(quick: bool) -> dict[str, SimpleNamespace]:
