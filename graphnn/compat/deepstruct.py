@@ -1,7 +1,7 @@
 """pyPaddle / deepstruct compatibility: migrating a script means changing its imports.
 
 ``from deepstruct.sparse import MaskedDeepFFN`` becomes
-``from graphnn.compat import MaskedDeepFFN``, and likewise for
+``from graphnn.compat.deepstruct import MaskedDeepFFN`` (or ``graphnn.compat``), and likewise for
 :class:`MaskedDeepDAN`, :class:`LayeredGraph`, :class:`CachedLayeredGraph`,
 :class:`MaskedLinearLayer`, :func:`maskable_layers` and :func:`prunable_layers`.
 The models are graphnn models (a :class:`~graphnn.nn.MaskedFFN` and a
@@ -41,11 +41,11 @@ import networkx as nx
 import torch
 from torch import nn
 
+from graphnn._validation import check_int, fmt_nodes, require_digraph
+from graphnn.exceptions import StructureError
 from graphnn.nn.dag import MaskedDAG
 from graphnn.nn.ffn import MaskedFFN, flat_input_size
 from graphnn.nn.masked_linear import MaskedLinear
-from graphnn.structure._checks import check_int, fmt_nodes, require_digraph
-from graphnn.structure.exceptions import StructureError
 from graphnn.structure.graphml import read_graphml, write_graphml
 from graphnn.structure.layering import LAYER, layer_index
 from graphnn.structure.roles import ROLE

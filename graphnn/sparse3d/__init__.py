@@ -2,7 +2,7 @@ r"""Sparse 3D: OFF meshes, voxelization, sparse voxel samples, data sets and bat
 
 The path of a 3D object into a network: :func:`read_off` reads a mesh
 (:class:`Mesh`), :func:`voxelize` marks every voxel its surface passes
-through (with the augmentations of :mod:`~graphnn.sparse3d.augment`),
+through (with the augmentations of :mod:`~graphnn.sparse3d.mesh.augment`),
 :class:`Off3DPicture` does both lazily with SparseConvNet's train/test
 semantics, :class:`SparseDataset` holds pictures and yields
 :class:`Sample`\\ s, and :func:`collate` makes a :class:`SparseBatch` of
@@ -29,123 +29,128 @@ Examples
 >>> batch = next(iter(data.loader(batch_size=4, shuffle=False)))
 >>> batch.batch_size, batch.coords.shape[1], batch.labels.tolist()
 (4, 4, [0, 0, 1, 1])
+
+The names load when first used, so ``import graphnn.sparse3d.mesh`` (numpy
+only) does not import torch.
 """
 
-from graphnn.sparse3d.architectures import deep_c2
-from graphnn.sparse3d.augment import random_affine, random_rotation, random_translation
-from graphnn.sparse3d.batch import Sample, SparseBatch, collate
-from graphnn.sparse3d.conv import (
-    SparseConv3d,
-    SparseConvTranspose3d,
-    SparseInverseConv3d,
-    SubmanifoldConv3d,
-)
-from graphnn.sparse3d.dataset import KINDS, DatasetSummary, SparseDataset
-from graphnn.sparse3d.functional import sparse_conv
-from graphnn.sparse3d.kernel_map import KernelMap
-from graphnn.sparse3d.layers import (
-    FromDense,
-    SparseBatchNorm,
-    SparseDropout,
-    SparseFeatureModule,
-    SparseLeakyReLU,
-    SparsePReLU,
-    SparseReLU,
-    SparseSigmoid,
-    SparseTanh,
-    SparseVeryLeakyReLU,
-    ToDense,
-)
-from graphnn.sparse3d.mesh import Mesh
-from graphnn.sparse3d.network import LayerActivation, SparseNetwork
-from graphnn.sparse3d.off import OFFError, read_off, write_off
-from graphnn.sparse3d.picture import Off3DPicture, Picture, VoxelPicture
-from graphnn.sparse3d.pool import (
-    SparseAvgPool3d,
-    SparseGlobalAvgPool,
-    SparseGlobalMaxPool,
-    SparseMaxPool3d,
-)
-from graphnn.sparse3d.render import plot_sites
-from graphnn.sparse3d.retrieval import (
-    RetrievalMetrics,
-    TripletLoss,
-    retrieval_metrics,
-    triplet_loss,
-)
-from graphnn.sparse3d.shapes import SHAPES, random_shape
-from graphnn.sparse3d.tensor import SparseVoxelTensor
-from graphnn.sparse3d.training import (
-    EpochReport,
-    EvaluationReport,
-    TrainingLog,
-    embed,
-    evaluate,
-    fit,
-    predict,
-    train_epoch,
-)
-from graphnn.sparse3d.voxelization import FEATURES, OUTSIDE, grid_coordinates, voxelize
+from __future__ import annotations
 
-__all__ = [
-    "FEATURES",
-    "KINDS",
-    "OUTSIDE",
-    "SHAPES",
-    "DatasetSummary",
-    "EpochReport",
-    "EvaluationReport",
-    "FromDense",
-    "KernelMap",
-    "LayerActivation",
-    "Mesh",
-    "OFFError",
-    "Off3DPicture",
-    "Picture",
-    "RetrievalMetrics",
-    "Sample",
-    "SparseAvgPool3d",
-    "SparseBatch",
-    "SparseBatchNorm",
-    "SparseConv3d",
-    "SparseConvTranspose3d",
-    "SparseDataset",
-    "SparseDropout",
-    "SparseFeatureModule",
-    "SparseGlobalAvgPool",
-    "SparseGlobalMaxPool",
-    "SparseInverseConv3d",
-    "SparseLeakyReLU",
-    "SparseMaxPool3d",
-    "SparseNetwork",
-    "SparsePReLU",
-    "SparseReLU",
-    "SparseSigmoid",
-    "SparseTanh",
-    "SparseVeryLeakyReLU",
-    "SparseVoxelTensor",
-    "SubmanifoldConv3d",
-    "ToDense",
-    "TrainingLog",
-    "TripletLoss",
-    "VoxelPicture",
-    "collate",
-    "deep_c2",
-    "embed",
-    "evaluate",
-    "fit",
-    "grid_coordinates",
-    "plot_sites",
-    "predict",
-    "random_affine",
-    "random_rotation",
-    "random_shape",
-    "random_translation",
-    "read_off",
-    "retrieval_metrics",
-    "sparse_conv",
-    "train_epoch",
-    "triplet_loss",
-    "voxelize",
-    "write_off",
-]
+from graphnn._lazy import attach
+
+#: The subpackages and modules of ``graphnn.sparse3d``, one concept each.
+_SUBMODULES = (
+    "data",
+    "kernel_map",
+    "layers",
+    "mesh",
+    "network",
+    "ops",
+    "retrieval",
+    "tensor",
+    "training",
+)
+#: The names ``graphnn.sparse3d`` exports, and the module each comes from.
+_NAMES = {
+    **dict.fromkeys(
+        (
+            "MeshError",
+            "NetworkGraphError",
+            "OFFError",
+            "SparseDataError",
+        ),
+        "graphnn.exceptions",
+    ),
+    **dict.fromkeys(
+        (
+            "DatasetSummary",
+            "KINDS",
+            "Off3DPicture",
+            "Picture",
+            "Sample",
+            "SparseBatch",
+            "SparseDataset",
+            "VoxelPicture",
+            "collate",
+        ),
+        "graphnn.sparse3d.data",
+    ),
+    **dict.fromkeys(("KernelMap",), "graphnn.sparse3d.kernel_map"),
+    **dict.fromkeys(
+        (
+            "FromDense",
+            "SparseAvgPool3d",
+            "SparseBatchNorm",
+            "SparseConv3d",
+            "SparseConvTranspose3d",
+            "SparseDropout",
+            "SparseFeatureModule",
+            "SparseGlobalAvgPool",
+            "SparseGlobalMaxPool",
+            "SparseInverseConv3d",
+            "SparseLeakyReLU",
+            "SparseMaxPool3d",
+            "SparsePReLU",
+            "SparseReLU",
+            "SparseSigmoid",
+            "SparseTanh",
+            "SparseVeryLeakyReLU",
+            "SubmanifoldConv3d",
+            "ToDense",
+        ),
+        "graphnn.sparse3d.layers",
+    ),
+    **dict.fromkeys(
+        (
+            "FEATURES",
+            "Mesh",
+            "OUTSIDE",
+            "SHAPES",
+            "grid_coordinates",
+            "plot_sites",
+            "random_affine",
+            "random_rotation",
+            "random_shape",
+            "random_translation",
+            "read_off",
+            "voxelize",
+            "write_off",
+        ),
+        "graphnn.sparse3d.mesh",
+    ),
+    **dict.fromkeys(
+        (
+            "LayerActivation",
+            "SparseNetwork",
+            "deep_c2",
+        ),
+        "graphnn.sparse3d.network",
+    ),
+    **dict.fromkeys(("sparse_conv",), "graphnn.sparse3d.ops"),
+    **dict.fromkeys(
+        (
+            "RetrievalMetrics",
+            "TripletLoss",
+            "embed",
+            "retrieval_metrics",
+            "triplet_loss",
+        ),
+        "graphnn.sparse3d.retrieval",
+    ),
+    **dict.fromkeys(("SparseVoxelTensor",), "graphnn.sparse3d.tensor"),
+    **dict.fromkeys(
+        (
+            "EpochReport",
+            "EvaluationReport",
+            "TrainingLog",
+            "evaluate",
+            "fit",
+            "predict",
+            "sgd",
+            "train_epoch",
+        ),
+        "graphnn.sparse3d.training",
+    ),
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _SUBMODULES, _NAMES)

@@ -6,7 +6,8 @@ ModelNet with a triplet loss, then ranked every shape against all others.
 embeddings; :func:`retrieval_metrics` scores them with the measures of the
 Princeton Shape Benchmark [1]_ that SHREC reports: nearest neighbour, first
 and second tier, E-measure, discounted cumulative gain and mean average
-precision.
+precision.  :func:`embed` gives every sample's embedding at a hidden layer
+of a network, the input of :func:`retrieval_metrics`.
 
 Both take the same distances (:func:`pairwise_distances`): ``"cosine"`` is
 :math:`1 - \cos(x, y)` and ``"l2"`` is the Euclidean distance.
@@ -29,12 +30,24 @@ from typing import Literal
 import numpy as np
 import torch
 from torch import Tensor, nn
+from tqdm import tqdm
+
+from graphnn._validation import check_int
+from graphnn.sparse3d.tensor import SparseVoxelTensor
+from graphnn.sparse3d.training.common import (
+    check_setup,
+    device_of,
+    embeddings_of,
+    hidden_module,
+    quiet,
+)
 
 __all__ = [
     "DISTANCES",
     "MININGS",
     "RetrievalMetrics",
     "TripletLoss",
+    "embed",
     "pairwise_distances",
     "retrieval_metrics",
     "triplet_loss",
@@ -449,3 +462,78 @@ def retrieval_metrics(
         queries=len(q),
         per_query=table,
     )
+
+
+def embed(
+    network: nn.Module,
+    dataset,
+    hidden: str,
+    batch_size: int = 32,
+    *,
+    num_workers: int = 0,
+    progress: bool | None = None,
+    device: torch.device | str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return every sample's embedding at the layer ``hidden``, and the labels.
+
+    The embedding is what :func:`~graphnn.sparse3d.training.train.train_epoch`
+    trains with ``hidden=``: a sparse output averaged over each sample's active
+    sites (zeros for a sample without sites there), or a dense ``[B, D]``
+    output as it is.  One pass in
+    data-set order, in evaluation mode (the network's mode is restored), no
+    gradients; a test set's poses are those of its ``seed`` and epoch.  Give
+    the result to :func:`retrieval_metrics`.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+    dataset : SparseDataset
+    hidden : str
+        The layer: a submodule name or, for a ``SparseNetwork``, a graph node.
+    batch_size : int, default 32
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        Embeddings ``float [N, D]`` and labels ``int64 [N]`` (-1 for
+        unlabeled samples), on the CPU, row ``i`` for sample ``i``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For an empty data set, a bad ``batch_size``, an unknown layer (the
+        names are listed), a layer that does not run once per forward pass or
+        gives no per-sample output.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from graphnn.sparse3d import SparseDataset, SubmanifoldConv3d
+    >>> data = SparseDataset.shapes(2, render_size=8, classes=["box", "sphere"], seed=0)
+    >>> net = torch.nn.Sequential(SubmanifoldConv3d(1, 4, 3))
+    >>> z, labels = embed(net, data, hidden="0", batch_size=3)
+    >>> z.shape, labels.tolist()
+    (torch.Size([4, 4]), [0, 0, 1, 1])
+    """
+    where = "embed"
+    check_setup(network, dataset, where, labelled=False)
+    batch_size = check_int("batch_size", batch_size, low=1, what="a positive int")
+    module = hidden_module(network, hidden, where)
+    device = device_of(network, device)
+    captured: list = []
+    handle = module.register_forward_hook(lambda _m, _i, out: captured.append(out))
+    was_training = network.training
+    network.eval()
+    embeddings, labels = [], []
+    loader = dataset.loader(batch_size, shuffle=False, num_workers=num_workers)
+    try:
+        with torch.no_grad():
+            for batch in tqdm(loader, desc="embed", leave=False, disable=quiet(progress)):
+                captured.clear()
+                network(SparseVoxelTensor.from_batch(batch.to(device)))
+                embeddings.append(embeddings_of(captured, batch.batch_size, hidden, where).cpu())
+                labels.append(batch.labels.cpu())
+    finally:
+        handle.remove()
+        network.train(was_training)
+    return torch.cat(embeddings), torch.cat(labels)

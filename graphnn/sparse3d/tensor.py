@@ -2,7 +2,7 @@
 
 A :class:`SparseVoxelTensor` is what the sparse layers take and return:
 integer coordinates ``[N, 1 + 3]`` ``(batch, x, y, z)`` of the active sites
-(batch id first, as in :class:`~graphnn.sparse3d.batch.SparseBatch`),
+(batch id first, as in :class:`~graphnn.sparse3d.data.batch.SparseBatch`),
 floating-point features ``[N, C]``, the spatial shape ``(D, H, W)`` of the
 grid and the batch size.  Densified it is ``[B, C, D, H, W]`` with the axes
 ``x <-> D``, ``y <-> H``, ``z <-> W``.
@@ -23,17 +23,19 @@ reduction.  The rows need not be sorted; their order is kept.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
 
-from graphnn.sparse3d.batch import SparseBatch, _check_inside, _spatial_size
-from graphnn.sparse3d.kernel_map import _coords_from_keys, _Sites, linear_keys, move_cache
+from graphnn._validation import check_int, check_triple
+from graphnn.exceptions import SparseDataError
+from graphnn.sparse3d.data.batch import MAX_SIZE, SparseBatch, check_inside
+from graphnn.sparse3d.kernel_map.cache import move_cache
+from graphnn.sparse3d.kernel_map.sites import Sites, coords_from_keys, linear_keys
 
 if TYPE_CHECKING:
-    from graphnn.sparse3d.kernel_map import KernelMap
+    from graphnn.sparse3d.kernel_map.map import KernelMap
 
 __all__ = ["SparseVoxelTensor"]
 
@@ -74,9 +76,11 @@ class SparseVoxelTensor:
     ------
     TypeError
         For non-integer coordinates or non-floating-point features.
+    SparseDataError
+        For a malformed shape, a batch id or a coordinate out of range, or a
+        site given twice (rows named).
     ValueError
-        For a malformed shape, tensors on two devices, a batch id or a
-        coordinate out of range, or a site given twice (rows named).
+        For tensors on two devices.
 
     Examples
     --------
@@ -100,10 +104,10 @@ class SparseVoxelTensor:
         spatial_shape: Sequence[int],
         batch_size: int | None = None,
     ) -> None:
-        shape = _spatial_size(spatial_shape, "spatial_shape")
+        shape = check_triple("spatial_shape", spatial_shape, low=1, high=MAX_SIZE)
         coords, batch_size = _checked_coords(coords, shape, batch_size)
         _check_features(features, coords)
-        sites = _Sites.of(linear_keys(coords, shape))
+        sites = Sites.of(linear_keys(coords, shape))
         _check_distinct(coords, sites.keys, sites.rows)
         self._set(coords, features, shape, batch_size, {("sites",): sites})
 
@@ -132,17 +136,17 @@ class SparseVoxelTensor:
 
     @classmethod
     def from_batch(cls, batch: SparseBatch) -> SparseVoxelTensor:
-        """Return the tensor of a :class:`~graphnn.sparse3d.batch.SparseBatch` (rows kept).
+        """Return the tensor of a :class:`~graphnn.sparse3d.data.batch.SparseBatch` (rows kept).
 
         Raises
         ------
-        ValueError
+        SparseDataError
             If a sample has a voxel twice.
 
         Examples
         --------
         >>> import torch
-        >>> from graphnn.sparse3d.batch import Sample, collate
+        >>> from graphnn.sparse3d.data.batch import Sample, collate
         >>> s = Sample(torch.tensor([[0, 1, 2]]), torch.ones(1, 2), 0, 0, (3, 3, 3))
         >>> SparseVoxelTensor.from_batch(collate([s, s])).coords.tolist()
         [[0, 0, 1, 2], [1, 0, 1, 2]]
@@ -202,7 +206,7 @@ class SparseVoxelTensor:
             raise ValueError(
                 f"x must have a batch and a grid of positive sizes, got {list(x.shape)}"
             )
-        sites = _Sites.of(linear_keys(coords, shape))
+        sites = Sites.of(linear_keys(coords, shape))
         return cls._trusted(coords, features, shape, B, {("sites",): sites})
 
     @classmethod
@@ -240,7 +244,7 @@ class SparseVoxelTensor:
         """
         if reduce not in _REDUCTIONS:
             raise ValueError(f"reduce must be one of {', '.join(_REDUCTIONS)}, got {reduce!r}")
-        shape = _spatial_size(spatial_shape, "spatial_shape")
+        shape = check_triple("spatial_shape", spatial_shape, low=1, high=MAX_SIZE)
         coords, batch_size = _checked_coords(coords, shape, batch_size)
         _check_features(features, coords)
         keys, inverse = torch.unique(linear_keys(coords, shape), return_inverse=True)
@@ -248,8 +252,8 @@ class SparseVoxelTensor:
         merged = features.new_zeros(keys.numel(), features.shape[1]).scatter_reduce(
             0, index, features, _REDUCTIONS[reduce], include_self=False
         )
-        sites = _Sites.of(keys)
-        return cls._trusted(_coords_from_keys(keys, shape), merged, shape, batch_size, {
+        sites = Sites.of(keys)
+        return cls._trusted(coords_from_keys(keys, shape), merged, shape, batch_size, {
             ("sites",): sites
         })  # fmt: skip
 
@@ -354,7 +358,7 @@ class SparseVoxelTensor:
         coordinates and the cache.  On another device it gets a copy of the
         cache with every kernel map moved there, linked as before (the caches
         of the sites strided convolutions produced, their inverse maps; see
-        :func:`~graphnn.sparse3d.kernel_map.move_cache`), so maps built on the
+        :func:`~graphnn.sparse3d.kernel_map.cache.move_cache`), so maps built on the
         CPU, say in a data-loading worker, are not built again on the GPU.
 
         Examples
@@ -386,35 +390,16 @@ def _checked_coords(
     if coords.dtype == torch.bool or coords.is_floating_point() or coords.is_complex():
         raise TypeError(f"coords must be an integer tensor (torch.int32), got {coords.dtype}")
     if coords.dim() != 2 or coords.shape[1] != 4:
-        raise ValueError(
+        raise SparseDataError(
             f"coords must have shape [N, 4] (batch, x, y, z), got {list(coords.shape)}"
         )
-    batch = coords[:, 0]
     low, high = coords.aminmax(dim=0) if coords.shape[0] else (None, None)
     if batch_size is None:
         batch_size = max(1, int(high[0]) + 1) if high is not None else 1
     else:
-        if isinstance(batch_size, bool):
-            raise TypeError(f"batch_size must be an int, got {batch_size!r}")
-        try:
-            batch_size = operator.index(batch_size)
-        except TypeError:
-            raise TypeError(f"batch_size must be an int, got {batch_size!r}") from None
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    # one pass for the bounds of every column; the offending row is looked for only on failure
-    limits = (batch_size, *shape)
-    if low is not None and (
-        int(low.min()) < 0 or any(h >= m for h, m in zip(high.tolist(), limits, strict=True))
-    ):
-        bad = torch.nonzero((batch < 0) | (batch >= batch_size)).flatten()
-        if bad.numel():
-            row = int(bad[0])
-            raise ValueError(
-                f"coords row {row} has batch id {int(batch[row])}, outside [0, {batch_size}) for "
-                f"a batch of {batch_size} samples"
-            )
-        _check_inside(coords[:, 1:], shape, "coords", first_column=1)
+        batch_size = check_int("batch_size", batch_size, low=1)
+    if low is not None:
+        _check_bounds(coords, low, high, shape, batch_size)
     D, H, W = shape
     if batch_size * D * H * W >= 2**62:
         raise ValueError(
@@ -424,11 +409,37 @@ def _checked_coords(
     return coords.to(torch.int32), batch_size
 
 
+def _check_bounds(
+    coords: torch.Tensor,
+    low: torch.Tensor,
+    high: torch.Tensor,
+    shape: tuple[int, int, int],
+    batch_size: int,
+) -> None:
+    """Raise naming the first row outside the batch or the grid (given each column's bounds).
+
+    The bounds of every column come from one pass; the offending row is
+    looked for only when they do not fit.
+    """
+    limits = (batch_size, *shape)
+    if int(low.min()) >= 0 and all(h < m for h, m in zip(high.tolist(), limits, strict=True)):
+        return
+    batch = coords[:, 0]
+    bad = torch.nonzero((batch < 0) | (batch >= batch_size)).flatten()
+    if bad.numel():
+        row = int(bad[0])
+        raise SparseDataError(
+            f"coords row {row} has batch id {int(batch[row])}, outside [0, {batch_size}) for "
+            f"a batch of {batch_size} samples"
+        )
+    check_inside(coords[:, 1:], shape, "coords", first_column=1)
+
+
 def _check_features(features: object, coords: torch.Tensor) -> None:
     if not isinstance(features, torch.Tensor):
         raise TypeError(f"features must be a torch.Tensor, got {type(features).__name__}")
     if features.dim() != 2 or features.shape[0] != coords.shape[0]:
-        raise ValueError(
+        raise SparseDataError(
             f"features must have shape [N, C] with N = {coords.shape[0]} (the rows of coords), "
             f"got {list(features.shape)}"
         )
@@ -450,7 +461,7 @@ def _check_distinct(coords: torch.Tensor, keys: torch.Tensor, rows: torch.Tensor
         row = int(later.min())
         first = int(rows[torch.searchsorted(keys, keys[rows == row])])
         site = tuple(coords[row].tolist())
-        raise ValueError(
+        raise SparseDataError(
             f"coords row {row} repeats the site {site} of row {first}: sites must be distinct; "
             "SparseVoxelTensor.merge_duplicates(coords, features, spatial_shape, reduce=...) "
             "merges them"

@@ -6,12 +6,10 @@ import warnings
 import networkx as nx
 import pytest
 import torch
-from conftest import require_peer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import graphnn
-from graphnn import compat
 from graphnn.compat import (
     CachedLayeredGraph,
     LayeredGraph,
@@ -21,9 +19,11 @@ from graphnn.compat import (
     maskable_layers,
     prunable_layers,
 )
+from graphnn.compat import deepstruct as compat_deepstruct
+from graphnn.exceptions import StructureError
 from graphnn.nn import MaskedLinear
 from graphnn.strategies import dags, layered_dags
-from graphnn.structure import StructureError
+from tests.conftest import require_peer
 
 
 @pytest.fixture(scope="module")
@@ -362,8 +362,8 @@ def test_every_mutating_method_of_digraph_invalidates_the_cache():
 
 def test_cache_computes_the_layers_once(monkeypatch):
     calls = []
-    real = compat.layer_index
-    monkeypatch.setattr(compat, "layer_index", lambda G: calls.append(1) or real(G))
+    real = compat_deepstruct.layer_index
+    monkeypatch.setattr(compat_deepstruct, "layer_index", lambda G: calls.append(1) or real(G))
     G = CachedLayeredGraph([(0, 1), (1, 2)])
     snapshot(G)
     assert len(calls) == 1

@@ -4,11 +4,11 @@ import pytest
 import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from sparse_strategies import at_sites, occupancy, sparse_inputs
 
-from graphnn.sparse3d.batch import Sample, collate
+from graphnn.sparse3d.data.batch import Sample, collate
 from graphnn.sparse3d.kernel_map import conv_map, find_inverse_map, inverse_map, submanifold_map
 from graphnn.sparse3d.tensor import SparseVoxelTensor
+from tests.sparse3d.sparse_strategies import at_sites, occupancy, sparse_inputs
 
 
 def coords(*rows):
@@ -140,9 +140,9 @@ def test_merge_duplicates(reduce, expected):
         ((coords([0, 0, 0, 0]), torch.ones(1, 1), (2, 2, 2), 0), ValueError,
          "batch_size must be at least 1"),
         ((coords([0, 0, 0, 0]), torch.ones(1, 1), (2, 2)), ValueError,
-         "spatial_shape must be 3 positive ints"),
+         "spatial_shape must be one int or 3 positive ints"),
         ((coords([0, 0, 0, 0]), torch.ones(1, 1), (2, 0, 2)), ValueError,
-         "spatial_shape must be 3 positive ints"),
+         r"spatial_shape\[1\] must be between 1"),
         ((coords([0, 1, 1, 0], [0, 0, 0, 0], [0, 1, 0, 1], [0, 0, 0, 0], [0, 1, 1, 0]),
           torch.ones(5, 1), (2, 2, 2)), ValueError,
          r"coords row 3 repeats the site \(0, 0, 0, 0\) of row 1: sites must be distinct; "

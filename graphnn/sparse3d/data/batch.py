@@ -24,16 +24,18 @@ and :meth:`SparseBatch.pin_memory` lets that loader pin the batches.
 from __future__ import annotations
 
 import dataclasses
-import operator
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
 
-__all__ = ["Sample", "SparseBatch", "collate"]
+from graphnn._validation import check_int, check_triple
+from graphnn.exceptions import SparseDataError
+
+__all__ = ["MAX_SIZE", "Sample", "SparseBatch", "check_inside", "collate"]
 
 #: Coordinates must fit in int32: every spatial size is below this.
-_MAX_SIZE = 2**31 - 1
+MAX_SIZE = 2**31 - 1
 
 
 class Sample(NamedTuple):
@@ -92,9 +94,10 @@ class SparseBatch:
 
     Raises
     ------
+    SparseDataError
+        If a shape, a batch id or a coordinate is out of place (named).
     ValueError
-        If a shape, a batch id or a coordinate is out of place (named), or the
-        tensors are on different devices.
+        If the tensors are on different devices.
     TypeError
         If a tensor has the wrong dtype.
 
@@ -129,13 +132,13 @@ class SparseBatch:
         _require_tensor("labels", self.labels)
         _require_tensor("indices", self.indices)
         if self.coords.dim() != 2 or self.coords.shape[1] != 4:
-            raise ValueError(
+            raise SparseDataError(
                 f"coords must have shape [N, 4] (batch, x, y, z), got {list(self.coords.shape)}"
             )
         if self.coords.dtype != torch.int32:
             raise TypeError(f"coords must be torch.int32, got {self.coords.dtype}")
         if self.features.dim() != 2 or self.features.shape[0] != self.coords.shape[0]:
-            raise ValueError(
+            raise SparseDataError(
                 f"features must have shape [N, C] with N = {self.coords.shape[0]} (the rows "
                 f"of coords), got {list(self.features.shape)}"
             )
@@ -144,11 +147,11 @@ class SparseBatch:
         for name in ("labels", "indices"):
             tensor = getattr(self, name)
             if tensor.dim() != 1:
-                raise ValueError(f"{name} must have shape [B], got {list(tensor.shape)}")
+                raise SparseDataError(f"{name} must have shape [B], got {list(tensor.shape)}")
             if tensor.dtype != torch.int64:
                 raise TypeError(f"{name} must be torch.int64, got {tensor.dtype}")
         if self.indices.shape != self.labels.shape:
-            raise ValueError(
+            raise SparseDataError(
                 f"labels and indices must both have shape [B], got {list(self.labels.shape)} "
                 f"and {list(self.indices.shape)}"
             )
@@ -167,7 +170,7 @@ class SparseBatch:
         bad = torch.nonzero((batch < 0) | (batch >= B)).flatten()
         if bad.numel():
             row = int(bad[0])
-            raise ValueError(
+            raise SparseDataError(
                 f"coords row {row} has batch id {int(batch[row])}, outside [0, {B}) "
                 f"for a batch of {B} samples"
             )
@@ -175,11 +178,11 @@ class SparseBatch:
             bad = torch.nonzero(batch[1:] < batch[:-1]).flatten()
             if bad.numel():
                 row = int(bad[0]) + 1
-                raise ValueError(
+                raise SparseDataError(
                     f"coords rows must be sorted by batch id: row {row} has batch id "
                     f"{int(batch[row])} after batch id {int(batch[row - 1])}"
                 )
-        _check_inside(self.coords[:, 1:], self.spatial_size, "coords", first_column=1)
+        check_inside(self.coords[:, 1:], self.spatial_size, "coords", first_column=1)
 
     @classmethod
     def _trusted(cls, **fields) -> SparseBatch:
@@ -297,11 +300,13 @@ def collate(samples: Sequence[Sample], spatial_size: Sequence[int] | None = None
 
     Raises
     ------
+    SparseDataError
+        If a sample (named by position) has malformed shapes, a feature
+        channel count other than the first sample's, a label below -1, a
+        negative index, or a coordinate outside its own or the given spatial
+        size.
     ValueError
-        If ``samples`` is empty, or a sample (named by position) has
-        malformed shapes, a feature channel count or device other than the
-        first sample's, a label below -1, a negative index, or a coordinate
-        outside its own or the given spatial size.
+        If ``samples`` is empty or the samples are on different devices.
     TypeError
         If a sample is not a Sample, or has tensors of the wrong dtype.
 
@@ -324,7 +329,7 @@ def collate(samples: Sequence[Sample], spatial_size: Sequence[int] | None = None
     first = samples[0]
     for i, s in enumerate(samples[1:], start=1):
         if s.features.shape[1] != first.features.shape[1]:
-            raise ValueError(
+            raise SparseDataError(
                 f"sample {i} (index {s.index}) has {s.features.shape[1]} feature channels, "
                 f"sample 0 has {first.features.shape[1]}; all samples of a batch need the same"
             )
@@ -343,7 +348,7 @@ def collate(samples: Sequence[Sample], spatial_size: Sequence[int] | None = None
     else:
         size = _spatial_size(spatial_size, "spatial_size")
         for i, s in enumerate(samples):
-            _check_inside(s.coords, size, f"sample {i} (index {s.index}) coords")
+            check_inside(s.coords, size, f"sample {i} (index {s.index}) coords")
     device = first.coords.device
     counts = torch.tensor([s.coords.shape[0] for s in samples], device=device)
     batch_ids = torch.repeat_interleave(torch.arange(len(samples), device=device), counts)
@@ -374,11 +379,11 @@ def _as_sample(i: int, sample: object) -> Sample:
     _require_tensor(f"{where} coords", coords)
     _require_tensor(f"{where} features", features)
     if coords.dim() != 2 or coords.shape[1] != 3:
-        raise ValueError(f"{where} coords must have shape [N, 3], got {list(coords.shape)}")
+        raise SparseDataError(f"{where} coords must have shape [N, 3], got {list(coords.shape)}")
     if coords.dtype == torch.bool or coords.is_floating_point() or coords.is_complex():
         raise TypeError(f"{where} coords must be an integer tensor, got {coords.dtype}")
     if features.dim() != 2 or features.shape[0] != coords.shape[0]:
-        raise ValueError(
+        raise SparseDataError(
             f"{where} features must have shape [N, C] with N = {coords.shape[0]} (the rows of "
             f"its coords), got {list(features.shape)}"
         )
@@ -386,14 +391,12 @@ def _as_sample(i: int, sample: object) -> Sample:
         raise TypeError(f"{where} features must be floating point, got {features.dtype}")
     if features.device != coords.device:
         raise ValueError(f"{where} has coords on {coords.device} and features on {features.device}")
-    label = _as_int(sample.label, f"{where} label")
-    if label < -1:
-        raise ValueError(f"{where} label must be a class index or -1 (unlabeled), got {label}")
-    index = _as_int(sample.index, f"{where} index")
-    if index < 0:
-        raise ValueError(f"{where} index must be non-negative, got {index}")
+    label = check_int(
+        f"{where} label", sample.label, low=-1, what="a class index or -1 (unlabeled)"
+    )
+    index = check_int(f"{where} index", sample.index, low=0, what="non-negative")
     size = _spatial_size(sample.spatial_size, f"{where} spatial_size")
-    _check_inside(coords, size, f"{where} (index {index}) coords")
+    check_inside(coords, size, f"{where} (index {index}) coords")
     return Sample(coords, features, label, index, size)
 
 
@@ -402,35 +405,27 @@ def _require_tensor(name: str, value: object) -> None:
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
 
 
-def _as_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}") from None
-
-
 def _spatial_size(value: object, name: str) -> tuple[int, int, int]:
-    """Return ``value`` as a tuple of 3 positive ints, or raise naming ``name``."""
-    if isinstance(value, torch.Tensor):
-        value = value.tolist()
-    try:
-        size = tuple(value)
-    except TypeError:
-        raise TypeError(f"{name} must be 3 positive ints, got {value!r}") from None
-    if len(size) != 3:
-        raise ValueError(f"{name} must be 3 positive ints, got {len(size)} values: {value!r}")
-    size = tuple(_as_int(n, name) for n in size)
-    if not all(0 < n <= _MAX_SIZE for n in size):
-        raise ValueError(f"{name} must be 3 positive ints below 2**31, got {size}")
-    return size
+    """Return ``value`` as 3 positive ints that int32 coordinates can index, or raise."""
+    return check_triple(name, value, low=1, high=MAX_SIZE)
 
 
-def _check_inside(
+def check_inside(
     xyz: torch.Tensor, size: tuple[int, int, int], what: str, first_column: int = 0
 ) -> None:
-    """Raise naming the first row of ``xyz [N, 3]`` outside ``[0, size)``."""
+    """Raise a :class:`~graphnn.exceptions.SparseDataError` naming the first row outside ``size``.
+
+    Parameters
+    ----------
+    xyz : torch.Tensor
+        Integer ``[N, 3]`` coordinates.
+    size : tuple of 3 ints
+        The grid: each coordinate must lie in ``[0, size[axis])``.
+    what : str
+        The tensor, as the message names it (``"coords"``, ``"sample 2 coords"``).
+    first_column : int, default 0
+        The column of ``xyz`` in the tensor the user passed, for the message.
+    """
     if xyz.numel() == 0:
         return
     limit = torch.tensor(size, device=xyz.device)
@@ -440,7 +435,7 @@ def _check_inside(
         row = int(bad[0])
         point = xyz[row].tolist()
         columns = f" (columns {first_column}..{first_column + 2})" if first_column else ""
-        raise ValueError(
+        raise SparseDataError(
             f"{what} row {row} is {point}{columns}, outside the spatial size {size}: each "
             "coordinate must lie in [0, size)"
         )

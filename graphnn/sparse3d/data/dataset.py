@@ -1,15 +1,15 @@
 """Data sets of 3D pictures that yield sparse voxel samples.
 
 :class:`SparseDataset` is a ``torch.utils.data.Dataset`` of pictures
-(:class:`~graphnn.sparse3d.picture.Off3DPicture`,
-:class:`~graphnn.sparse3d.picture.VoxelPicture`, or anything following the
-:class:`~graphnn.sparse3d.picture.Picture` protocol) with the operations
+(:class:`~graphnn.sparse3d.data.picture.Off3DPicture`,
+:class:`~graphnn.sparse3d.data.picture.VoxelPicture`, or anything following the
+:class:`~graphnn.sparse3d.data.picture.Picture` protocol) with the operations
 PySparseConvNet's ``SparseDataset`` had (``add_picture``,
 ``repeat_samples``, ``summary``, a validation split) and two sources that
 need no code of your own: :meth:`SparseDataset.from_folder` for the ModelNet
 folder layout and :meth:`SparseDataset.shapes` for labelled synthetic meshes.
 
-Item ``i`` is a :class:`~graphnn.sparse3d.batch.Sample` voxelized when it is
+Item ``i`` is a :class:`~graphnn.sparse3d.data.batch.Sample` voxelized when it is
 asked for, with training augmentation when the data set's kind is
 ``"train"``.  The randomness comes from torch's generator by default, so
 ``torch.manual_seed`` makes a run reproducible and every ``DataLoader``
@@ -30,11 +30,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from graphnn.sparse3d.batch import Sample, collate
-from graphnn.sparse3d.picture import Off3DPicture, Picture
-from graphnn.sparse3d.shapes import SHAPES
-from graphnn.sparse3d.shapes import shapes as synthetic_shapes
-from graphnn.structure._seed import SeedLike, as_rng
+from graphnn._random import SeedLike, as_rng
+from graphnn._validation import check_int, check_number, check_triple
+from graphnn.exceptions import DatasetError
+from graphnn.sparse3d.data.batch import Sample, collate
+from graphnn.sparse3d.data.picture import Off3DPicture, Picture
+from graphnn.sparse3d.mesh.shapes import SHAPES
+from graphnn.sparse3d.mesh.shapes import shapes as synthetic_shapes
 
 __all__ = ["KINDS", "DatasetSummary", "SparseDataset"]
 
@@ -69,18 +71,11 @@ class DatasetSummary:
 
 
 def _spatial_size(value: object) -> tuple[int, int, int] | None:
-    if value is None:
-        return None
-    sizes = (value,) * 3 if isinstance(value, numbers.Integral) else tuple(value)
-    if len(sizes) != 3 or not all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in sizes
-    ):
-        raise ValueError(f"spatial_size must be a positive int or 3 positive ints, got {value!r}")
-    return tuple(int(s) for s in sizes)
+    return None if value is None else check_triple("spatial_size", value, low=1)
 
 
 class SparseDataset(Dataset):
-    """A list of pictures that yields voxelized :class:`~graphnn.sparse3d.batch.Sample`s.
+    """A list of pictures that yields voxelized :class:`~graphnn.sparse3d.data.batch.Sample`s.
 
     Parameters
     ----------
@@ -88,7 +83,7 @@ class SparseDataset(Dataset):
         A name for summaries.
     kind : {"train", "test", "unlabeled"}, default "train"
         ``"train"`` samples are augmented (see
-        :meth:`~graphnn.sparse3d.picture.Off3DPicture.voxelize`); the
+        :meth:`~graphnn.sparse3d.data.picture.Off3DPicture.voxelize`); the
         samples of an ``"unlabeled"`` data set have label ``-1``.
     class_names : sequence of str, optional
         Names of the classes; labels index it.
@@ -97,10 +92,10 @@ class SparseDataset(Dataset):
     spatial_size : int or tuple of 3 ints, optional
         The grid every sample is voxelized into (voxels outside are
         dropped).  By default each sample gets the smallest grid that holds
-        its voxels, and :func:`~graphnn.sparse3d.batch.collate` takes the
+        its voxels, and :func:`~graphnn.sparse3d.data.batch.collate` takes the
         largest of a batch.  Networks want a fixed size.
     features : str or tuple of str, default "ones"
-        Per-voxel features, as for :func:`~graphnn.sparse3d.voxelization.voxelize`.
+        Per-voxel features, as for :func:`~graphnn.sparse3d.mesh.voxelization.voxelize`.
     seed : int, optional
         Make the augmentation a function of ``(seed, epoch, index)``; by
         default it follows torch's random generator.
@@ -160,7 +155,7 @@ class SparseDataset(Dataset):
         ------
         TypeError
             If ``picture`` has no ``voxelize``, ``label`` or ``render_size``.
-        ValueError
+        DatasetError
             If its label is not a class of the data set (with class names),
             or it is unlabeled in a labelled (train or test) data set.
         """
@@ -172,9 +167,9 @@ class SparseDataset(Dataset):
         label = picture.label
         if self.kind != "unlabeled":
             if label < 0:
-                raise ValueError(f"{picture!r} is unlabeled but this is a {self.kind} data set")
+                raise DatasetError(f"{picture!r} is unlabeled but this is a {self.kind} data set")
             if self.class_names and label >= len(self.class_names):
-                raise ValueError(
+                raise DatasetError(
                     f"{picture!r} has label {label} but the data set has "
                     f"{len(self.class_names)} classes"
                 )
@@ -190,12 +185,10 @@ class SparseDataset(Dataset):
 
         Raises
         ------
-        ValueError
+        TypeError, ValueError
             If ``times`` is not a positive int.
         """
-        if isinstance(times, bool) or not isinstance(times, numbers.Integral) or times < 1:
-            raise ValueError(f"times must be a positive int, got {times!r}")
-        self.pictures *= int(times)
+        self.pictures *= check_int("times", times, low=1, what="a positive int")
         return self
 
     def _like(self, name: str, pictures: Iterable[Picture]) -> SparseDataset:
@@ -233,10 +226,7 @@ class SparseDataset(Dataset):
         ValueError
             If ``fraction`` is outside ``[0, 1]``.
         """
-        if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
-            raise TypeError(f"fraction must be a number in [0, 1], got {fraction!r}")
-        if not 0.0 <= fraction <= 1.0:
-            raise ValueError(f"fraction must lie in [0, 1], got {fraction}")
+        fraction = check_number("fraction", fraction, low=0, high=1)
         rng = as_rng(seed)
         labels = np.array([p.label for p in self.pictures], dtype=np.int64)
         chosen = np.zeros(len(labels), dtype=bool)
@@ -270,7 +260,7 @@ class SparseDataset(Dataset):
         split : str, default "train"
             The sub-folder of each class to read (``"train"`` or ``"test"``).
         render_size : int, default 40
-            For every :class:`~graphnn.sparse3d.picture.Off3DPicture`.
+            For every :class:`~graphnn.sparse3d.data.picture.Off3DPicture`.
         classes : sequence of str, optional
             The classes to take, in label order; by default every
             sub-folder of ``root`` that has a ``split`` folder, sorted.
@@ -328,14 +318,14 @@ class SparseDataset(Dataset):
         """Labelled synthetic meshes: boxes, spheres, cylinders, cones, tori, pyramids, ...
 
         Random proportions and poses from
-        :func:`~graphnn.sparse3d.shapes.shapes`; no download.
+        :func:`~graphnn.sparse3d.mesh.shapes.shapes`; no download.
 
         Parameters
         ----------
         count_per_class : int, default 10
         render_size : int, default 20
         classes : sequence of str, optional
-            Names from :data:`~graphnn.sparse3d.shapes.SHAPES`; all by default.
+            Names from :data:`~graphnn.sparse3d.mesh.shapes.SHAPES`; all by default.
         kind : str, default "train"
         seed : None, int or numpy.random.Generator
             Draws the meshes.
@@ -399,7 +389,7 @@ class SparseDataset(Dataset):
         )
 
     def loader(self, batch_size: int = 32, shuffle: bool | None = None, **options) -> DataLoader:
-        """Return a ``DataLoader`` of :class:`~graphnn.sparse3d.batch.SparseBatch`es.
+        """Return a ``DataLoader`` of :class:`~graphnn.sparse3d.data.batch.SparseBatch`es.
 
         ``shuffle`` defaults to ``True`` for training data; ``options`` go to
         the ``DataLoader`` (``num_workers``, ``pin_memory``, ...).

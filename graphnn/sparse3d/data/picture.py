@@ -7,12 +7,12 @@ way SparseConvNet's ``OffSurfaceModelPicture::distort`` did:
 1. a uniformly random rotation of the mesh, for training *and* testing
    (SparseConvNet took the Q of a QR decomposition of a matrix with uniform
    entries, which is not uniform over rotations and can reflect; graphnn
-   draws a Haar-uniform proper rotation, :func:`~graphnn.sparse3d.augment.random_rotation`);
+   draws a Haar-uniform proper rotation, :func:`~graphnn.sparse3d.mesh.augment.random_rotation`);
 2. centre the bounding box and scale its longest side to ``render_size``;
 3. for training only: an affine jitter (identity + U(-0.2, 0.2) entries) and
    a translation of U(-0.2, 0.2) x ``render_size`` voxels along each axis;
 4. every voxel the surface passes through is active
-   (:func:`~graphnn.sparse3d.voxelization.voxelize`; SparseConvNet sampled the
+   (:func:`~graphnn.sparse3d.mesh.voxelization.voxelize`; SparseConvNet sampled the
    triangles with step 1 and could leave holes in thin triangles).
 
 Each step can be switched off or resized (``rotate=``, ``affine=``,
@@ -21,7 +21,6 @@ Each step can be switched off or resized (``rotate=``, ``affine=``,
 
 from __future__ import annotations
 
-import numbers
 import os
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -29,11 +28,13 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from graphnn.sparse3d.augment import random_affine, random_rotation, random_translation
-from graphnn.sparse3d.mesh import Mesh
-from graphnn.sparse3d.off import read_off
-from graphnn.sparse3d.voxelization import voxelize
-from graphnn.structure._seed import SeedLike, as_rng
+from graphnn._random import SeedLike, as_rng
+from graphnn._validation import check_int, check_number
+from graphnn.exceptions import SparseDataError
+from graphnn.sparse3d.mesh.augment import random_affine, random_rotation, random_translation
+from graphnn.sparse3d.mesh.mesh import Mesh
+from graphnn.sparse3d.mesh.off import read_off
+from graphnn.sparse3d.mesh.voxelization import voxelize
 
 __all__ = ["Off3DPicture", "Picture", "VoxelPicture"]
 
@@ -60,25 +61,15 @@ class Picture(Protocol):
 
 
 def _check_render_size(render_size: object) -> int:
-    if isinstance(render_size, bool) or not isinstance(render_size, numbers.Integral):
-        raise TypeError(f"render_size must be a positive int, got {render_size!r}")
-    if render_size < 1:
-        raise ValueError(f"render_size must be a positive int, got {render_size}")
-    return int(render_size)
+    return check_int("render_size", render_size, low=1, what="a positive int")
 
 
 def _check_label(label: object) -> int:
-    if isinstance(label, bool) or not isinstance(label, numbers.Integral) or label < -1:
-        raise ValueError(f"label must be a class index >= 0, or -1 for unlabeled; got {label!r}")
-    return int(label)
+    return check_int("label", label, low=-1, what="a class index >= 0, or -1 for unlabeled")
 
 
 def _check_amount(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
+    return check_number(name, value, low=0, what="a finite non-negative number")
 
 
 class Off3DPicture:
@@ -87,7 +78,7 @@ class Off3DPicture:
     Parameters
     ----------
     source : str, os.PathLike or Mesh
-        An OFF file (read by :func:`~graphnn.sparse3d.off.read_off` when the
+        An OFF file (read by :func:`~graphnn.sparse3d.mesh.off.read_off` when the
         mesh is first needed) or a mesh in memory.
     render_size : int
         Voxels along the longest side of the (rotated) bounding box.
@@ -103,11 +94,11 @@ class Off3DPicture:
     TypeError, ValueError
         For a bad ``render_size`` or ``label``, or a source that is neither
         a path nor a mesh.  Errors of the file itself are
-        :class:`~graphnn.sparse3d.off.OFFError`s, raised when it is read.
+        :class:`~graphnn.exceptions.OFFError`s, raised when it is read.
 
     Examples
     --------
-    >>> from graphnn.sparse3d.mesh import Mesh
+    >>> from graphnn.sparse3d.mesh.mesh import Mesh
     >>> tetrahedron = Mesh([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]],
     ...                    [[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
     >>> picture = Off3DPicture(tetrahedron, render_size=8, label=2)
@@ -171,7 +162,7 @@ class Off3DPicture:
             The randomness of the augmentations.
         spatial_size : int or tuple of 3 ints, optional
             The grid; by default the smallest one that holds the object (see
-            :func:`~graphnn.sparse3d.voxelization.voxelize`).
+            :func:`~graphnn.sparse3d.mesh.voxelization.voxelize`).
         features : str or tuple of str, default "ones"
             Per-voxel features (``"ones"``, ``"area"``, ``"normal"``, ...).
         rotate : bool, default True
@@ -260,23 +251,23 @@ class VoxelPicture:
     ) -> None:
         c = np.asarray(coords)
         if c.ndim != 2 or c.shape[1] != 3:
-            raise ValueError(f"coords must have shape [N, 3], got {list(c.shape)}")
+            raise SparseDataError(f"coords must have shape [N, 3], got {list(c.shape)}")
         if c.size and not np.issubdtype(c.dtype, np.integer):
             raise TypeError(f"coords must be integers, got dtype {c.dtype}")
         c = c.astype(np.int32)
         if c.size and c.min() < 0:
             row = int(np.flatnonzero((c < 0).any(axis=1))[0])
-            raise ValueError(f"coords[{row}] = {c[row].tolist()} is negative")
+            raise SparseDataError(f"coords[{row}] = {c[row].tolist()} is negative")
         unique, first = np.unique(c, axis=0, return_index=True)
         if len(unique) != len(c):
             duplicated = np.setdiff1d(np.arange(len(c)), first)[0]
-            raise ValueError(f"coords[{duplicated}] = {c[duplicated].tolist()} is a duplicate")
+            raise SparseDataError(f"coords[{duplicated}] = {c[duplicated].tolist()} is a duplicate")
         f = np.ones((len(c), 1)) if features is None else np.asarray(features, dtype=np.float64)
         if f.ndim != 2 or f.shape[0] != len(c):
-            raise ValueError(f"features must have shape [{len(c)}, C], got {list(f.shape)}")
+            raise SparseDataError(f"features must have shape [{len(c)}, C], got {list(f.shape)}")
         if not np.isfinite(f).all():
             row = int(np.flatnonzero(~np.isfinite(f).all(axis=1))[0])
-            raise ValueError(f"features[{row}] is not finite: {f[row].tolist()}")
+            raise SparseDataError(f"features[{row}] is not finite: {f[row].tolist()}")
         extent = int(c.max()) + 1 if c.size else 1
         self.coords, self.features = c, f.astype(np.float32)
         self.render_size = extent if render_size is None else _check_render_size(render_size)

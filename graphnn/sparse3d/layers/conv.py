@@ -48,16 +48,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from graphnn._validation import check_triple
 from graphnn.nn.functional import masked_weight
-from graphnn.sparse3d.functional import sparse_conv
-from graphnn.sparse3d.kernel_map import (
-    KernelMap,
-    _triple,
-    conv_map,
-    find_inverse_map,
-    submanifold_map,
-    transpose_map,
-)
+from graphnn.sparse3d.kernel_map.map import KernelMap
+from graphnn.sparse3d.kernel_map.strided import conv_map, find_inverse_map, transpose_map
+from graphnn.sparse3d.kernel_map.submanifold import submanifold_map
+from graphnn.sparse3d.ops.conv import sparse_conv
 from graphnn.sparse3d.tensor import SparseVoxelTensor
 
 __all__ = [
@@ -91,10 +87,10 @@ class _SparseConvNd(nn.Module):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _triple("kernel_size", kernel_size, 1)
-        self.stride = _triple("stride", stride, 1)
-        self.padding = _triple("padding", padding, 0)
-        self.dilation = _triple("dilation", dilation, 1)
+        self.kernel_size = check_triple("kernel_size", kernel_size, low=1)
+        self.stride = check_triple("stride", stride, low=1)
+        self.padding = check_triple("padding", padding, low=0)
+        self.dilation = check_triple("dilation", dilation, low=1)
         K = math.prod(self.kernel_size)
         self.weight = nn.Parameter(torch.empty(K, in_channels, out_channels))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
@@ -178,7 +174,8 @@ class _SparseConvNd(nn.Module):
 
     # --- forward ---------------------------------------------------------------------------
 
-    def _kernel_map(self, x: SparseVoxelTensor) -> KernelMap:
+    def kernel_map(self, x: SparseVoxelTensor) -> KernelMap:
+        """Return the layer's kernel map on the sites of ``x`` (built once, kept in its cache)."""
         raise NotImplementedError
 
     def forward(self, x: SparseVoxelTensor) -> SparseVoxelTensor:
@@ -192,7 +189,7 @@ class _SparseConvNd(nn.Module):
                 f"{type(self).__name__} has {self.in_channels} input channels, the tensor has "
                 f"{x.channels}"
             )
-        kmap = self._kernel_map(x)
+        kmap = self.kernel_map(x)
         return x.map_output(kmap, self._convolve(x.features, kmap))
 
     def _convolve(self, features: torch.Tensor, kmap: KernelMap) -> torch.Tensor:
@@ -265,14 +262,15 @@ class SubmanifoldConv3d(_SparseConvNd):
         dilation: IntOrTriple = 1,
         bias: bool = True,
     ) -> None:
-        ks = _triple("kernel_size", kernel_size, 1)
+        ks = check_triple("kernel_size", kernel_size, low=1)
         if any(k % 2 == 0 for k in ks):
             raise ValueError(f"SubmanifoldConv3d needs an odd kernel_size on every axis, got {ks}")
-        dil = _triple("dilation", dilation, 1)
+        dil = check_triple("dilation", dilation, low=1)
         padding = tuple(d * (k - 1) // 2 for k, d in zip(ks, dil, strict=True))
         super().__init__(in_channels, out_channels, ks, 1, padding, dil, bias)
 
-    def _kernel_map(self, x: SparseVoxelTensor) -> KernelMap:
+    def kernel_map(self, x: SparseVoxelTensor) -> KernelMap:
+        """Return the layer's kernel map on the sites of ``x`` (cached there)."""
         return submanifold_map(x, self.kernel_size, self.dilation)
 
     def _repr_defaults(self) -> list[tuple[str, object]]:
@@ -334,7 +332,8 @@ class SparseConv3d(_SparseConvNd):
             )
         self.min_active_inputs = min_active_inputs
 
-    def _kernel_map(self, x: SparseVoxelTensor) -> KernelMap:
+    def kernel_map(self, x: SparseVoxelTensor) -> KernelMap:
+        """Return the layer's kernel map on the sites of ``x`` (cached there)."""
         return conv_map(
             x, self.kernel_size, self.stride, self.padding, self.dilation, self.min_active_inputs
         )
@@ -409,7 +408,8 @@ class SparseInverseConv3d(_SparseConvNd):
             bias,
         )
 
-    def _kernel_map(self, x: SparseVoxelTensor) -> KernelMap:
+    def kernel_map(self, x: SparseVoxelTensor) -> KernelMap:
+        """Return the layer's kernel map on the sites of ``x`` (cached there)."""
         return find_inverse_map(x, self.kernel_size, self.stride, self.padding, self.dilation)
 
 
@@ -457,7 +457,7 @@ class SparseConvTranspose3d(_SparseConvNd):
         dilation: IntOrTriple = 1,
     ) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, bias)
-        self.output_padding = _triple("output_padding", output_padding, 0)
+        self.output_padding = check_triple("output_padding", output_padding, low=0)
         for axis, (op, s, d) in enumerate(
             zip(self.output_padding, self.stride, self.dilation, strict=True)
         ):
@@ -467,7 +467,8 @@ class SparseConvTranspose3d(_SparseConvNd):
                     f"{axis} with stride {s} and dilation {d}"
                 )
 
-    def _kernel_map(self, x: SparseVoxelTensor) -> KernelMap:
+    def kernel_map(self, x: SparseVoxelTensor) -> KernelMap:
+        """Return the layer's kernel map on the sites of ``x`` (cached there)."""
         return transpose_map(
             x, self.kernel_size, self.stride, self.padding, self.dilation, self.output_padding
         )

@@ -3,12 +3,12 @@
 A sparse pooling layer has the geometry of a dense ``max_pool3d`` /
 ``avg_pool3d`` (kernel size, stride, padding, dilation; the stride is the
 kernel size by default) and the output sites of a
-:class:`~graphnn.sparse3d.conv.SparseConv3d` with the same geometry: an
+:class:`~graphnn.sparse3d.layers.conv.SparseConv3d` with the same geometry: an
 output site is active when at least one active input site lies in its
 window.  Pooling and convolution use the very same kernel map
 (:func:`~graphnn.sparse3d.kernel_map.conv_map` with ``min_active_inputs=1``),
 built once per site set and shared through the tensor's cache; a
-:class:`~graphnn.sparse3d.conv.SparseInverseConv3d` with the pool's geometry
+:class:`~graphnn.sparse3d.layers.conv.SparseInverseConv3d` with the pool's geometry
 goes back to the pool's input sites.
 
 Only the active inputs of a window take part:
@@ -26,10 +26,9 @@ Only the active inputs of a window take part:
 Global pooling reduces each sample to one feature vector, a dense ``[B, C]``
 tensor; a sample without active sites gives zeros.
 
-On CUDA tensors (or under ``graphnn.nn.functional.backend("triton")``) the
-max pooling runs the Triton kernel
-:func:`triton_kernels.sparse_conv.gather_max_pool`; otherwise a torch loop
-over the kernel offsets.
+The reductions are :func:`~graphnn.sparse3d.ops.pool.gather_max` and
+:func:`~graphnn.sparse3d.ops.pool.gather_mean` (Triton on CUDA, torch
+elsewhere).
 
 Examples
 --------
@@ -52,13 +51,12 @@ from collections.abc import Sequence
 from functools import partial
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.autograd.function import once_differentiable
 
-from graphnn.nn.functional import _use_triton
-from graphnn.sparse3d.kernel_map import _triple, conv_map
-from graphnn.sparse3d.layers import check_sparse
+from graphnn._validation import check_triple
+from graphnn.sparse3d.kernel_map.strided import conv_map
+from graphnn.sparse3d.layers.base import check_sparse
+from graphnn.sparse3d.ops.pool import gather_max, gather_mean
 from graphnn.sparse3d.tensor import SparseVoxelTensor
 
 __all__ = [
@@ -67,151 +65,12 @@ __all__ = [
     "SparseGlobalMaxPool",
     "SparseMaxPool3d",
     "avg_pool3d",
-    "gather_max",
-    "gather_mean",
     "global_avg_pool",
     "global_max_pool",
     "max_pool3d",
 ]
 
 Size = int | Sequence[int]
-
-
-# --- pooling over a neighbour table ------------------------------------------------------
-
-
-def _max_forward(features: torch.Tensor, neighbors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """``(values, argmax int32)``: the per-channel maximum over the valid neighbours."""
-    if _use_triton(features):
-        from triton_kernels.sparse_conv import gather_max_pool
-
-        return gather_max_pool(features, neighbors, validate=False)
-    n_out, C = neighbors.shape[0], features.shape[1]
-    best = features.new_zeros(n_out, C)
-    argmax = torch.full((n_out, C), -1, dtype=torch.int32, device=features.device)
-    for k in range(neighbors.shape[1]):
-        rows = neighbors[:, k : k + 1]
-        value = features[rows.clamp(min=0).squeeze(1).long()]
-        # The first valid value, a strictly larger one, or a NaN (propagated, as max_pool3d).
-        take = (rows >= 0) & ((argmax < 0) | (value > best) | (value.isnan() & ~best.isnan()))
-        best = torch.where(take, value, best)
-        argmax = torch.where(take, rows, argmax)
-    return best, argmax
-
-
-def _max_backward(grad: torch.Tensor, argmax: torch.Tensor, n_in: int) -> torch.Tensor:
-    """Send each output gradient to the input row of its maximum."""
-    if _use_triton(grad):
-        from triton_kernels.sparse_conv import gather_max_pool_backward
-
-        return gather_max_pool_backward(grad, argmax, n_in)
-    out = grad.new_zeros(n_in + 1, grad.shape[1])  # row n_in collects the outputs without input
-    index = torch.where(argmax >= 0, argmax, n_in).long()
-    return out.scatter_add_(0, index, grad)[:n_in]
-
-
-class _GatherMax(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, features: torch.Tensor, neighbors: torch.Tensor) -> torch.Tensor:
-        values, argmax = _max_forward(features, neighbors)
-        ctx.save_for_backward(argmax)
-        ctx.n_in = features.shape[0]
-        return values
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, None]:
-        if not ctx.needs_input_grad[0]:
-            return None, None
-        (argmax,) = ctx.saved_tensors
-        return _max_backward(grad.contiguous(), argmax, ctx.n_in), None
-
-
-def _check_table(features: torch.Tensor, neighbors: torch.Tensor) -> None:
-    if features.dim() != 2 or not features.is_floating_point():
-        raise ValueError(
-            f"features must be a floating-point [N_in, C] tensor, got {features.dtype} "
-            f"{list(features.shape)}"
-        )
-    if neighbors.dim() != 2 or neighbors.dtype not in (torch.int32, torch.int64):
-        raise ValueError(
-            f"neighbors must be an int32 or int64 [N_out, K] table, got {neighbors.dtype} "
-            f"{list(neighbors.shape)}"
-        )
-
-
-def gather_max(features: torch.Tensor, neighbors: torch.Tensor) -> torch.Tensor:
-    """Return the per-channel maximum of ``features`` over each row's valid neighbours.
-
-    Parameters
-    ----------
-    features : torch.Tensor
-        Floating point ``[N_in, C]``.
-    neighbors : torch.Tensor
-        ``int32`` (or ``int64``) ``[N_out, K]``: input rows, ``-1`` for none
-        (a :attr:`~graphnn.sparse3d.kernel_map.KernelMap.neighbors` table).
-
-    Returns
-    -------
-    torch.Tensor
-        ``[N_out, C]``, differentiable with respect to ``features``: the
-        gradient goes to the input row of the maximum, the first valid one in
-        offset order on ties.  Rows without any neighbour give 0.
-
-    Examples
-    --------
-    >>> import torch
-    >>> features = torch.tensor([[1.0, 8.0], [4.0, 2.0]])
-    >>> gather_max(features, torch.tensor([[0, 1], [-1, 1], [-1, -1]], dtype=torch.int32))
-    tensor([[4., 8.],
-            [4., 2.],
-            [0., 0.]])
-    """
-    _check_table(features, neighbors)
-    return _GatherMax.apply(features, neighbors)
-
-
-def gather_mean(
-    features: torch.Tensor, neighbors: torch.Tensor, count_inactive: bool = False
-) -> torch.Tensor:
-    """Return the mean of ``features`` over each row's valid neighbours.
-
-    Parameters
-    ----------
-    features : torch.Tensor
-        Floating point ``[N_in, C]``.
-    neighbors : torch.Tensor
-        ``int32`` (or ``int64``) ``[N_out, K]``: input rows, ``-1`` for none.
-    count_inactive : bool, default False
-        Divide the sum by ``K`` (the window volume) rather than by the number
-        of valid neighbours.
-
-    Returns
-    -------
-    torch.Tensor
-        ``[N_out, C]``, differentiable with respect to ``features``.  Rows
-        without any neighbour give 0.
-
-    Examples
-    --------
-    >>> import torch
-    >>> features = torch.tensor([[1.0], [4.0]])
-    >>> table = torch.tensor([[0, 1], [-1, 1]], dtype=torch.int32)
-    >>> gather_mean(features, table).tolist(), gather_mean(features, table, True).tolist()
-    ([[2.5], [4.0]], [[2.5], [2.0]])
-    """
-    _check_table(features, neighbors)
-    n_in, C = features.shape
-    K = neighbors.shape[1]
-    if neighbors.shape[0] == 0 or K == 0:
-        return features.new_zeros(neighbors.shape[0], C)
-    # One zero row more: the missing neighbours point at it, and embedding_bag leaves it out
-    # of the sums and of the counts.
-    padded = torch.cat([features, features.new_zeros(1, C)])
-    index = torch.where(neighbors >= 0, neighbors, n_in).long()
-    mode = "sum" if count_inactive else "mean"
-    out = F.embedding_bag(index, padded, mode=mode, padding_idx=n_in)
-    return out / K if count_inactive else out
 
 
 # --- sparse tensors ----------------------------------------------------------------------
@@ -293,10 +152,10 @@ class _Pool3d(nn.Module):
         self, kernel_size: Size, stride: Size | None = None, padding: Size = 0, dilation: Size = 1
     ) -> None:
         super().__init__()
-        self.kernel_size = _triple("kernel_size", kernel_size, 1)
-        self.stride = self.kernel_size if stride is None else _triple("stride", stride, 1)
-        self.padding = _triple("padding", padding, 0)
-        self.dilation = _triple("dilation", dilation, 1)
+        self.kernel_size = check_triple("kernel_size", kernel_size, low=1)
+        self.stride = self.kernel_size if stride is None else check_triple("stride", stride, low=1)
+        self.padding = check_triple("padding", padding, low=0)
+        self.dilation = check_triple("dilation", dilation, low=1)
 
     def extra_repr(self) -> str:
         return (
@@ -312,7 +171,7 @@ class SparseMaxPool3d(_Pool3d):
     """Max pooling over the active sites, with the geometry of ``torch.nn.MaxPool3d``.
 
     The output sites are those whose window holds at least one active input
-    site (the sites of a :class:`~graphnn.sparse3d.conv.SparseConv3d` with the
+    site (the sites of a :class:`~graphnn.sparse3d.layers.conv.SparseConv3d` with the
     same geometry, through the same cached kernel map); each takes, per
     channel, the largest feature of the active inputs in its window.  On the
     densified grid this is ``torch.nn.functional.max_pool3d`` with ``-inf`` at

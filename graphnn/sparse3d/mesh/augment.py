@@ -14,21 +14,16 @@ measures the bias) and, depending on that convention, can be a reflection.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from graphnn.structure._seed import SeedLike, as_rng
+from graphnn._random import SeedLike, as_rng
+from graphnn._validation import check_number
 
 __all__ = ["random_affine", "random_rotation", "random_translation"]
 
 
 def _amount(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a non-negative number, got {value!r}")
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
-    return float(value)
+    return check_number(name, value, low=0, what="a finite non-negative number")
 
 
 def random_rotation(seed: SeedLike = None) -> np.ndarray:
@@ -104,7 +99,7 @@ def random_translation(seed: SeedLike = None, amount: float = 1.0) -> np.ndarray
     seed : None, int or numpy.random.Generator
     amount : float, default 1.0
         Half-width along each axis (in the units of the points it moves,
-        voxels for :func:`~graphnn.sparse3d.voxelization.voxelize`).
+        voxels for :func:`~graphnn.sparse3d.mesh.voxelization.voxelize`).
 
     Returns
     -------

@@ -48,6 +48,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from graphnn.exceptions import MeshError
+
 __all__ = ["Mesh"]
 
 _VERTEX_FIELDS = ("vertex_colors", "vertex_normals", "texture_coords")
@@ -76,9 +78,9 @@ class Mesh:
 
     Raises
     ------
-    ValueError
+    MeshError
         When an array has the wrong shape or values; the message names the
-        field, and the first bad row and value.
+        field, and the first bad row and value (a ``ValueError``).
     TypeError
         When an array cannot be converted to numbers.
 
@@ -87,7 +89,7 @@ class Mesh:
     >>> Mesh([[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 1, 3]])
     Traceback (most recent call last):
     ...
-    ValueError: faces[0] holds vertex index 3, outside [0, 3)
+    graphnn.exceptions.MeshError: faces[0] holds vertex index 3, outside [0, 3)
     >>> Mesh(np.eye(3), [[0, 1, 2]], face_colors=[[1, 0, 0, np.nan]])
     Mesh(3 vertices, 1 faces; face_colors [1, 3])
     """
@@ -351,10 +353,10 @@ def _float_rows(
         array = array.reshape(0, columns[-1])
     if array.ndim != 2 or array.shape[1] not in columns:
         wanted = " or ".join(map(str, columns))
-        raise ValueError(f"{name} must have shape [N, {wanted}], got {list(array.shape)}")
+        raise MeshError(f"{name} must have shape [N, {wanted}], got {list(array.shape)}")
     if rows is not None and len(array) != rows:
         per = "face" if name == "face_colors" else "vertex"
-        raise ValueError(f"{name} must have one row per {per} ({rows}), got {len(array)} rows")
+        raise MeshError(f"{name} must have one row per {per} ({rows}), got {len(array)} rows")
     return array
 
 
@@ -362,7 +364,7 @@ def _require_finite(name: str, array: np.ndarray) -> None:
     bad = ~np.isfinite(array).all(axis=1)
     if bad.any():
         row = int(np.argmax(bad))
-        raise ValueError(f"{name}[{row}] is not finite: {array[row].tolist()}")
+        raise MeshError(f"{name}[{row}] is not finite: {array[row].tolist()}")
 
 
 def _index_rows(faces: ArrayLike, vertex_count: int) -> np.ndarray:
@@ -372,32 +374,30 @@ def _index_rows(faces: ArrayLike, vertex_count: int) -> np.ndarray:
     if array.dtype == bool or array.dtype.kind not in "iuf":
         raise TypeError(f"faces must be integer vertex indices, got dtype {array.dtype}")
     if array.ndim != 2 or array.shape[1] != 3:
-        raise ValueError(f"faces must have shape [F, 3] (triangles), got {list(array.shape)}")
+        raise MeshError(f"faces must have shape [F, 3] (triangles), got {list(array.shape)}")
     if array.dtype.kind == "f":
         with np.errstate(invalid="ignore"):
             bad = ~(np.isfinite(array) & (array == np.round(array)))
         if bad.any():
             row, col = np.argwhere(bad)[0]
-            raise ValueError(f"faces[{row}] holds {array[row, col].item()!r}, not a vertex index")
+            raise MeshError(f"faces[{row}] holds {array[row, col].item()!r}, not a vertex index")
     outside = (array < 0) | (array >= vertex_count)
     if outside.any():
         row, col = np.argwhere(outside)[0]
         value = array[row, col].item()
-        raise ValueError(
-            f"faces[{row}] holds vertex index {value:.0f}, outside [0, {vertex_count})"
-        )
+        raise MeshError(f"faces[{row}] holds vertex index {value:.0f}, outside [0, {vertex_count})")
     return array.astype(np.int64, copy=True)
 
 
 def _face_colors(colors: np.ndarray) -> np.ndarray | None:
     if np.isinf(colors).any():
         row = int(np.argmax(np.isinf(colors).any(axis=1)))
-        raise ValueError(f"face_colors[{row}] is not finite: {colors[row].tolist()}")
+        raise MeshError(f"face_colors[{row}] is not finite: {colors[row].tolist()}")
     present = ~np.isnan(colors)
     gap = present[:, 1:] & ~present[:, :-1]
     if gap.any():
         row = int(np.argmax(gap.any(axis=1)))
-        raise ValueError(
+        raise MeshError(
             f"face_colors[{row}] has a number after a NaN: {colors[row].tolist()} "
             "(NaN marks absent trailing values)"
         )

@@ -1,7 +1,7 @@
 """Read and write OFF meshes: the whole family as met in the wild, checked line by line.
 
 :func:`read_off` reads Geomview's object file format and its variants into a
-:class:`~graphnn.sparse3d.mesh.Mesh`; :func:`write_off` writes a mesh so that
+:class:`~graphnn.sparse3d.mesh.mesh.Mesh`; :func:`write_off` writes a mesh so that
 ``read_off`` gives it back exactly (``read_off(f) == m`` after
 ``write_off(m, f)``).
 
@@ -78,7 +78,7 @@ OFF
 >>> read_off(io.BytesIO(text.replace(b"4 0 1 2 3  255 0 0", b"4 0 1 2")))
 Traceback (most recent call last):
 ...
-graphnn.sparse3d.off.OFFError: <stream>:7: face says it has 4 vertices but lists 3 indices
+graphnn.exceptions.OFFError: <stream>:7: face says it has 4 vertices but lists 3 indices
 """
 
 from __future__ import annotations
@@ -91,8 +91,8 @@ from typing import IO
 
 import numpy as np
 
-from graphnn.sparse3d.mesh import Mesh
-from graphnn.structure.exceptions import GraphnnError
+from graphnn.exceptions import OFFError
+from graphnn.sparse3d.mesh.mesh import Mesh
 
 __all__ = ["OFFError", "read_off", "write_off"]
 
@@ -102,26 +102,6 @@ _INTEGER = re.compile(rb"[+-]?\d+")
 _NUMBER = re.compile(rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|(?i:inf|infinity|nan))")
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_COLOR = 4
-
-
-class OFFError(GraphnnError, ValueError):
-    """An OFF file cannot be read.
-
-    Parameters
-    ----------
-    message : str
-        What is wrong, and what is accepted.
-    path : str, optional
-        The file name (``"<stream>"`` for a file object without one).
-    line : int, optional
-        The 1-based line in the file, when known.
-    """
-
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
-        where = f"{path or '<stream>'}:{line}: " if line is not None else f"{path or '<stream>'}: "
-        super().__init__(where + message)
-        self.path = path
-        self.line = line
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -156,7 +136,7 @@ def read_off(path_or_file: str | os.PathLike | IO) -> Mesh:
     >>> read_off(io.StringIO("OFF\n3 1\n0 0 0\n1 0 0\n0 1\n3 0 1 2\n"))
     Traceback (most recent call last):
     ...
-    graphnn.sparse3d.off.OFFError: <stream>:5: vertex line has 2 values; OFF needs 3 (x y z)
+    graphnn.exceptions.OFFError: <stream>:5: vertex line has 2 values; OFF needs 3 (x y z)
     """
     name, data = _read_bytes(path_or_file)
     return _Reader(name, data).mesh()

@@ -1,4 +1,4 @@
-"""Ready-made :class:`~graphnn.sparse3d.network.SparseNetwork` architectures.
+"""Ready-made :class:`~graphnn.sparse3d.network.model.SparseNetwork` architectures.
 
 SparseConvNet's networks for 3D objects, built with graphnn's builder, so
 that the examples, the ``graphnn train3d`` command and a researcher's script
@@ -7,14 +7,20 @@ start from one definition.
 
 from __future__ import annotations
 
-from graphnn.sparse3d.network import SparseNetwork
-from graphnn.structure._checks import check_int
+from graphnn._random import SeedLike
+from graphnn._validation import check_int
+from graphnn.sparse3d.network.model import SparseNetwork
 
 __all__ = ["deep_c2"]
 
 
 def deep_c2(
-    n_classes: int, width: int = 8, *, batch_norm: bool = True, in_features: int = 1
+    n_classes: int,
+    width: int = 8,
+    *,
+    batch_norm: bool = True,
+    in_features: int = 1,
+    seed: SeedLike = None,
 ) -> SparseNetwork:
     """SparseConvNet's DeepC2 for 3D objects: six blocks of ``width * (i + 1)`` features.
 
@@ -35,6 +41,8 @@ def deep_c2(
         (convolution with a very leaky ReLU, max pool), as in its DeepC2.
     in_features : int, default 1
         Features per input site.
+    seed : None, int or numpy.random.Generator, optional
+        Draws the parameters (``SparseNetwork(seed=...)``).
 
     Returns
     -------
@@ -57,7 +65,7 @@ def deep_c2(
     """
     for name, value in (("n_classes", n_classes), ("width", width), ("in_features", in_features)):
         check_int(name, value, low=1)
-    network = SparseNetwork(dimension=3, in_features=in_features, n_classes=n_classes)
+    network = SparseNetwork(dimension=3, in_features=in_features, n_classes=n_classes, seed=seed)
     for i in range(6):
         pool_size, pool_stride = (3, 2) if i < 5 else (1, 1)
         if not batch_norm:

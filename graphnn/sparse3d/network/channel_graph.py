@@ -1,4 +1,4 @@
-"""The channel graph of a :class:`~graphnn.sparse3d.network.SparseNetwork`, and channel pruning.
+"""The channel graph of a ``SparseNetwork``, and channel pruning as graph edits.
 
 Every channel of every layer node is a node ``(layer, c)`` (attributes
 ``layer``, ``op``, ``channel``).  A convolution or linear layer has an edge
@@ -17,7 +17,7 @@ removes the pruned channels physically, with identical outputs.
 Examples
 --------
 >>> import torch
->>> from graphnn.sparse3d.network import SparseNetwork
+>>> from graphnn.sparse3d.network.model import SparseNetwork
 >>> net = SparseNetwork(in_features=1).add_conv(4, 3).add_conv(2, 3)
 >>> G = net.to_graph("channel")
 >>> G.remove_node(("L0", 3))  # prune channel 3 of the first convolution
@@ -31,26 +31,31 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import torch
 
-from graphnn.sparse3d.network import _GLOBAL, _MERGE, _POOLS, WEIGHT_OPS, SparseNetwork
+from graphnn.exceptions import NetworkGraphError
+from graphnn.sparse3d.network.nodes import GLOBAL_POOLS, MERGES, POOLS, WEIGHT_OPS
+
+if TYPE_CHECKING:
+    from graphnn.sparse3d.network.model import SparseNetwork
 
 __all__ = ["apply_channel_graph", "channel_graph", "prune_channels", "shrink"]
 
 #: Ops that map a zero channel to a zero channel (checked per channel for batch norm).
-_ZERO_PRESERVING = ("dropout", "batch_norm", *_POOLS, *_GLOBAL)
+_ZERO_PRESERVING = ("dropout", "batch_norm", *POOLS, *GLOBAL_POOLS)
 
 
 def channel_graph(net: SparseNetwork) -> nx.DiGraph:
     """Return the channel-level graph of ``net`` (see the module notes)."""
     G = nx.DiGraph(**net.graph.graph, level="channel")
-    for v in net._order:
+    for v in net.execution_order:
         op, c_out = net.graph.nodes[v]["op"], net.graph.nodes[v]["channels"]
         for c in range(c_out):
             G.add_node((v, c), layer=v, op=op, channel=c)
-        preds = net._preds[v]
+        preds = net.inputs_of(v)
         if op in WEIGHT_OPS:
             module = net.layers[v]
             with torch.no_grad():
@@ -79,15 +84,15 @@ def apply_channel_graph(net: SparseNetwork, G: nx.DiGraph) -> SparseNetwork:
 
     Raises
     ------
-    ValueError
+    NetworkGraphError
         For an edge into a weight layer from a node that is not a channel of
         its input (the edge named).
     """
     with torch.no_grad():
-        for v in net._order:
+        for v in net.execution_order:
             if net.graph.nodes[v]["op"] not in WEIGHT_OPS:
                 continue
-            module, source = net.layers[v], net._preds[v][0]
+            module, source = net.layers[v], net.inputs_of(v)[0]
             mask = torch.zeros_like(module.channel_mask)
             missing = []
             for o in range(mask.shape[1]):
@@ -97,9 +102,10 @@ def apply_channel_graph(net: SparseNetwork, G: nx.DiGraph) -> SparseNetwork:
                 for u in G.predecessors((v, o)):
                     i = u[1] if isinstance(u, tuple) and len(u) == 2 and u[0] == source else -1
                     if not isinstance(i, int) or not 0 <= i < mask.shape[0]:
-                        raise ValueError(
+                        raise NetworkGraphError(
                             f"edge {u!r} -> {(v, o)!r}: layer {v!r} reads channels "
-                            f"(({source!r}, 0) .. ({source!r}, {mask.shape[0] - 1}))"
+                            f"(({source!r}, 0) .. ({source!r}, {mask.shape[0] - 1}))",
+                            edges=[(u, (v, o))],
                         )
                     mask[i, o] = True
             module.channel_mask.copy_(mask)
@@ -118,11 +124,15 @@ def prune_channels(net: SparseNetwork, layer: str, channels: Sequence[int]) -> S
 
     Raises
     ------
+    NetworkGraphError
+        For a node without a channel mask.
     ValueError
-        For a node without a channel mask or a channel out of range.
+        For a channel out of range.
     """
     if layer not in net.graph or net.graph.nodes[layer]["op"] not in WEIGHT_OPS:
-        raise ValueError(f"{layer!r} is not a convolution or linear node of the network")
+        raise NetworkGraphError(
+            f"{layer!r} is not a convolution or linear node of the network", nodes=[layer]
+        )
     module = net.layers[layer]
     c_out = module.channel_mask.shape[1]
     channels = list(channels)
@@ -157,8 +167,8 @@ def _region(net: SparseNetwork, layer: str) -> tuple[list[str], list[str], bool]
         if op in WEIGHT_OPS:
             consumers.append(v)
             continue
-        if op in _MERGE or v in region:
-            ok = ok and op not in _MERGE
+        if op in MERGES or v in region:
+            ok = ok and op not in MERGES
             continue
         if op == "activation" and net.graph.nodes[v]["function"] == "sigmoid":
             ok = False
@@ -185,7 +195,7 @@ def shrink(net: SparseNetwork) -> SparseNetwork:
     """
     state = {k: t.clone() for k, t in net.state_dict().items()}
     G = net.graph.copy()
-    for v in net._order:
+    for v in net.execution_order:
         op = G.nodes[v]["op"]
         if op not in WEIGHT_OPS:
             continue

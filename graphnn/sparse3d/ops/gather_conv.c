@@ -1,4 +1,4 @@
-/* graphnn's CPU kernels of the sparse convolution (see graphnn/sparse3d/cpu_conv.py).
+/* graphnn's CPU kernels of the sparse convolution (see graphnn/sparse3d/ops/native.py).
  *
  * The product:          out[o, :] = sum over k with table[o, k] >= 0 of  x[table[o, k], :] @ w[k]
  * The weight gradient:  dw[k] += sum over o with table[o, k] >= 0 of  x[table[o, k], :]^T g[o, :]

@@ -16,7 +16,7 @@ notes at the top of ``gather_conv.c``.
 
 The kernel is C, compiled at first use by :mod:`graphnn._native`.
 :func:`gather_conv_weight_grad` is its weight gradient.
-:func:`graphnn.sparse3d.functional.sparse_conv` runs both on the CPU (forward,
+:func:`graphnn.sparse3d.ops.conv.sparse_conv` runs both on the CPU (forward,
 input gradient, weight gradient) when they build, and the torch path otherwise;
 the torch path is their reference in the tests.  On voxelized surfaces (100k
 sites, one thread) the forward product ran about 2x faster than the torch path
@@ -32,13 +32,17 @@ from functools import cache
 import torch
 
 from graphnn import _native
+from graphnn.exceptions import NativeBuildError
 
-__all__ = ["DTYPES", "available", "build_error", "gather_conv", "gather_conv_weight_grad"]
+__all__ = ["DTYPES", "KERNEL", "available", "build_error", "gather_conv", "gather_conv_weight_grad"]
+
+#: What the kernel computes, as :func:`graphnn.backends.use_native`'s messages name it.
+KERNEL = "sparse-convolution kernel"
 
 #: The dtypes the kernel computes in (others are converted by the caller).
 DTYPES = (torch.float32, torch.float64)
 
-_SOURCE = ("graphnn.sparse3d", "gather_conv.c", ("gather_conv_body.h",))
+_SOURCE = ("graphnn.sparse3d.ops", "gather_conv.c", ("gather_conv_body.h",))
 
 
 @cache
@@ -46,7 +50,7 @@ def _load() -> tuple[ctypes.CDLL | None, str | None]:
     """``(library, None)``, or ``(None, why)``: built or failed once per process."""
     try:
         lib = _native.load(*_SOURCE)
-    except _native.NativeBuildError as error:
+    except NativeBuildError as error:
         return None, str(error)
     for name in (
         "gather_conv_f32",
@@ -95,7 +99,7 @@ def _call(
     """Call the kernel ``name`` (``gather_conv`` or ``gather_conv_wgrad``) for ``x``'s dtype."""
     lib, why = _load()
     if lib is None:
-        raise _native.NativeBuildError(why)
+        raise NativeBuildError(why)
     fn = getattr(lib, f"{name}_f64" if x.dtype == torch.float64 else f"{name}_f32")
     x, other, table = x.contiguous(), other.contiguous(), table.contiguous()
     n_threads = torch.get_num_threads() if threads is None else int(threads)
@@ -141,7 +145,7 @@ def gather_conv(
     ValueError
         For shapes, dtypes or devices that do not fit (named), or a table
         entry out of range (with its row and offset).
-    graphnn._native.NativeBuildError
+    graphnn.exceptions.NativeBuildError
         If the kernel cannot be built here.
     MemoryError
         If the kernel cannot allocate its padded weight columns.

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import DataLoader, Dataset
 
-from graphnn.sparse3d.batch import Sample, SparseBatch, collate
+from graphnn.sparse3d.data.batch import Sample, SparseBatch, collate
 
 
 @st.composite
@@ -134,10 +134,10 @@ def _sample(n=2, C=2, label=0, index=0, size=(4, 4, 4), **changes):
         ([_sample(coords=torch.zeros(2, 4, dtype=torch.int32))], ValueError, r"\[N, 3\]"),
         ([_sample(features=torch.zeros(3, 2))], ValueError, "N = 2"),
         ([_sample(), _sample(label=-2)], ValueError, "sample 1 label"),
-        ([_sample(label=1.5)], TypeError, "sample 0 label must be an int"),
+        ([_sample(label=1.5)], TypeError, "sample 0 label must be a class index"),
         ([_sample(index=-1)], ValueError, "sample 0 index must be non-negative"),
         ([_sample(size=(4, 4))], ValueError, "3 positive ints"),
-        ([_sample(size=(4, 0, 4))], ValueError, "3 positive ints"),
+        ([_sample(size=(4, 0, 4))], ValueError, r"spatial_size\[1\] must be between 1"),
         (
             [_sample(), _sample(index=7, coords=torch.tensor([[0, 0, 0], [1, 4, 2]]))],
             ValueError,
@@ -159,7 +159,7 @@ def test_collate_error_when_coords_do_not_fit_the_given_size():
     s = _sample(coords=torch.tensor([[0, 0, 0], [3, 3, 3]]))
     with pytest.raises(ValueError, match=r"sample 0 \(index 0\) coords row 1 .* \(2, 8, 8\)"):
         collate([s], spatial_size=(2, 8, 8))
-    with pytest.raises(ValueError, match="spatial_size must be 3 positive ints"):
+    with pytest.raises(ValueError, match=r"spatial_size\[2\] must be between 1"):
         collate([s], spatial_size=(8, 8, -1))
 
 

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from graphnn.sparse3d.batch import Sample, SparseBatch
-from graphnn.sparse3d.dataset import KINDS, SparseDataset
-from graphnn.sparse3d.off import write_off
-from graphnn.sparse3d.picture import Off3DPicture, VoxelPicture
-from graphnn.sparse3d.shapes import SHAPES, shapes
+from graphnn.sparse3d.data.batch import Sample, SparseBatch
+from graphnn.sparse3d.data.dataset import KINDS, SparseDataset
+from graphnn.sparse3d.data.picture import Off3DPicture, VoxelPicture
+from graphnn.sparse3d.mesh.off import write_off
+from graphnn.sparse3d.mesh.shapes import SHAPES, shapes
 
 
 def voxels(label, n=3):
@@ -86,7 +86,7 @@ def test_split_is_stratified_and_shares_pictures():
     assert part.name == "d-split" and part.kind == "train"
     again = data.split(0.3, seed=0)[1]
     assert [id(p) for p in again.pictures] == [id(p) for p in part.pictures]
-    with pytest.raises(ValueError, match=r"fraction must lie in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"fraction must be a number in \[0, 1\]"):
         data.split(1.5)
 
 

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from graphnn.sparse3d.mesh import Mesh
-from graphnn.sparse3d.off import OFFError, write_off
-from graphnn.sparse3d.picture import Off3DPicture, Picture, VoxelPicture
-from graphnn.sparse3d.voxelization import voxelize
+from graphnn.exceptions import OFFError
+from graphnn.sparse3d.data.picture import Off3DPicture, Picture, VoxelPicture
+from graphnn.sparse3d.mesh.mesh import Mesh
+from graphnn.sparse3d.mesh.off import write_off
+from graphnn.sparse3d.mesh.voxelization import voxelize
 
 # a closed, outward-oriented box 2 x 1 x 0.5 (12 triangles)
 CORNERS = np.array([[x, y, z] for x in (0, 2.0) for y in (0, 1.0) for z in (0, 0.5)])
@@ -88,9 +89,9 @@ def test_off3dpicture_bad_input(kwargs, error, match):
 
 
 def test_bad_augmentation_amounts():
-    with pytest.raises(ValueError, match="affine must be a non-negative number"):
+    with pytest.raises(ValueError, match="affine must be a finite non-negative number"):
         Off3DPicture(BOX, 8).voxelize(train=True, affine=-0.1)
-    with pytest.raises(ValueError, match="jitter must be finite"):
+    with pytest.raises(ValueError, match="jitter must be a finite non-negative number"):
         Off3DPicture(BOX, 8).voxelize(train=True, jitter=float("inf"))
 
 

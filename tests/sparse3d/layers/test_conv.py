@@ -6,23 +6,23 @@ from unittest import mock
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import require_peer
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from sparse_strategies import at_sites, fits, geometries, inputs, occupancy
 from torch import nn
 
-from graphnn.nn.functional import backend
-from graphnn.sparse3d import functional
-from graphnn.sparse3d.conv import (
+from graphnn.backends import backend
+from graphnn.sparse3d.kernel_map import conv_map, inverse_map, submanifold_map
+from graphnn.sparse3d.layers.conv import (
     SparseConv3d,
     SparseConvTranspose3d,
     SparseInverseConv3d,
     SubmanifoldConv3d,
 )
-from graphnn.sparse3d.functional import sparse_conv
-from graphnn.sparse3d.kernel_map import conv_map, inverse_map, submanifold_map
+from graphnn.sparse3d.ops import torch_conv
+from graphnn.sparse3d.ops.conv import sparse_conv
 from graphnn.sparse3d.tensor import SparseVoxelTensor
+from tests.conftest import require_peer
+from tests.sparse3d.sparse_strategies import at_sites, fits, geometries, inputs, occupancy
 
 
 def convs(**kwargs):
@@ -153,7 +153,7 @@ def test_gradcheck_in_float64(kind):
     f = x.features.detach().clone().requires_grad_()
 
     def run(features, weight, bias):
-        kmap = layer._kernel_map(x)
+        kmap = layer.kernel_map(x)
         return sparse_conv(features, weight, kmap, bias)
 
     assert torch.autograd.gradcheck(run, (f, layer.weight, layer.bias))
@@ -315,18 +315,18 @@ def test_the_triton_kernels_agree_with_the_torch_path(x, geometry):
 @convs()
 @given(inputs(), geometries(odd=True), st.sampled_from([1, 2, 5, 20]))
 def test_the_torch_path_gives_the_same_result_for_any_tile_size(x, geometry, tile):
-    """The product runs tile by tile (about ``_TILE_PAIRS`` pairs); the tiles never show."""
+    """The product runs tile by tile (about ``TILE_PAIRS`` pairs); the tiles never show."""
     k, s, p, d = geometry
     layers = [SubmanifoldConv3d(x.channels, 2, k, d).double()]
     if fits(x, k, p, d):
         layers.append(SparseConv3d(x.channels, 2, k, s, p, d).double())
     for layer in layers:
         results = []
-        for pairs in (functional._TILE_PAIRS, tile):
+        for pairs in (torch_conv.TILE_PAIRS, tile):
             fresh = SparseVoxelTensor(x.coords, x.features, x.spatial_shape, x.batch_size)
             f = fresh.features.clone().requires_grad_()
             layer.zero_grad()
-            with mock.patch.object(functional, "_TILE_PAIRS", pairs), backend("torch"):
+            with mock.patch.object(torch_conv, "TILE_PAIRS", pairs), backend("torch"):
                 y = layer(fresh.replace_features(f))
                 y.features.backward(torch.ones_like(y.features))
             results.append((y.features.detach(), f.grad, layer.weight.grad.clone()))

@@ -5,7 +5,6 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sparse_strategies import at_sites, occupancy, sparse_inputs
 from torch import nn
 
 from graphnn.sparse3d.layers import (
@@ -23,6 +22,7 @@ from graphnn.sparse3d.layers import (
     check_sparse,
 )
 from graphnn.sparse3d.tensor import SparseVoxelTensor
+from tests.sparse3d.sparse_strategies import at_sites, occupancy, sparse_inputs
 
 
 def same_geometry(y: SparseVoxelTensor, x: SparseVoxelTensor) -> None:
@@ -274,9 +274,13 @@ def test_dropout_rate_and_gradient():
     assert {float(v) for v in (channels == 0).float().mean(0).unique()} <= {0.0, 0.5, 1.0}
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5, True, "0.5", float("nan")])
-def test_dropout_rejects_bad_probabilities(p):
-    with pytest.raises(ValueError, match=r"dropout probability p must lie in \[0, 1\)"):
+@pytest.mark.parametrize(
+    ("p", "error"),
+    [(-0.1, ValueError), (1.0, ValueError), (1.5, ValueError), (float("nan"), ValueError),
+     (True, TypeError), ("0.5", TypeError)],
+)  # fmt: skip
+def test_dropout_rejects_bad_probabilities(p, error):
+    with pytest.raises(error, match=r"p must be a probability in \[0, 1\)"):
         SparseDropout(p)
 
 

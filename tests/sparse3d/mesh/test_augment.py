@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graphnn.sparse3d.augment import random_affine, random_rotation, random_translation
+from graphnn.sparse3d.mesh.augment import random_affine, random_rotation, random_translation
 
 
 @given(st.integers(0, 2**32))

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from graphnn.sparse3d.mesh import Mesh
+from graphnn.sparse3d.mesh.mesh import Mesh
 
 TRIANGLE = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
 
@@ -33,11 +33,18 @@ def meshes(draw: st.DrawFn, max_vertices: int = 8, max_faces: int = 12, scale: f
 
 def reference_geometry(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
     corners = mesh.vertices[mesh.faces]
-    cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]).reshape(-1, 3)
-    length = np.linalg.norm(cross, axis=1)
+    edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=1)
+    # each face's edges scaled by a power of two (exact) so that tiny faces do not underflow
+    largest = np.abs(edges).max(axis=(1, 2), initial=0.0)
+    _, exponent = np.frexp(np.where(largest > 0, largest, 1.0))
+    scaled = np.ldexp(edges, -exponent[:, None, None])
+    cross = np.cross(scaled[:, 0], scaled[:, 1]).reshape(-1, 3)
+    size = np.abs(cross).max(axis=1, initial=0.0)  # the norm of a tiny vector, not of its squares
+    with np.errstate(invalid="ignore", divide="ignore"):
+        length = size * np.linalg.norm(cross / np.where(size > 0, size, 1.0)[:, None], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         normals = np.where(length[:, None] > 0, cross / length[:, None], 0.0)
-    return 0.5 * length, normals
+    return np.ldexp(0.5 * length, 2 * exponent), normals
 
 
 # --- construction ----------------------------------------------------------------------

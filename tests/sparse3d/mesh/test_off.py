@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from graphnn.sparse3d.mesh import Mesh
-from graphnn.sparse3d.off import OFFError, read_off, write_off
-from graphnn.structure.exceptions import GraphnnError
+from graphnn.exceptions import GraphnnError, OFFError
+from graphnn.sparse3d.mesh.mesh import Mesh
+from graphnn.sparse3d.mesh.off import read_off, write_off
 
 SQUARE = """OFF
 4 1 0

@@ -6,9 +6,9 @@ import trimesh
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphnn.sparse3d.augment import random_rotation
-from graphnn.sparse3d.mesh import Mesh
-from graphnn.sparse3d.shapes import (
+from graphnn.sparse3d.mesh.augment import random_rotation
+from graphnn.sparse3d.mesh.mesh import Mesh
+from graphnn.sparse3d.mesh.shapes import (
     SHAPES,
     box,
     capsule,

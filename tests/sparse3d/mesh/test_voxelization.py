@@ -8,15 +8,15 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import require_peer
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import ndimage
 from scipy.spatial.transform import Rotation
 
 # the module, not the function of the same name that graphnn.sparse3d exports
-from graphnn.sparse3d import voxelization as voxelize_module
-from graphnn.sparse3d.voxelization import TOLERANCE, grid_coordinates, voxelize
+from graphnn.sparse3d.mesh import triangle_box, voxelization
+from graphnn.sparse3d.mesh.voxelization import TOLERANCE, grid_coordinates, voxelize
+from tests.conftest import require_peer
 
 # ---------------------------------------------------------------- meshes built here
 
@@ -290,11 +290,9 @@ def test_chunking_does_not_change_the_result(monkeypatch, columns):
     options = dict(rotation=rotation(3), features=("ones", "area", "normal"))
     expected = voxelize(m, 11, **options)
     points, _ = grid_coordinates(m, 11, rotation=rotation(3))
-    monkeypatch.setattr(voxelize_module, "_COLUMNS_PER_CHUNK", columns)
-    monkeypatch.setattr(voxelize_module, "_PAIRS_PER_CHUNK", 5)
-    chunks = list(
-        voxelize_module._surface_pairs(np.ascontiguousarray(points.T)[:, m.faces.T], None)
-    )
+    monkeypatch.setattr(triangle_box, "_COLUMNS_PER_CHUNK", columns)
+    monkeypatch.setattr(voxelization, "_PAIRS_PER_CHUNK", 5)
+    chunks = list(triangle_box.surface_pairs(np.ascontiguousarray(points.T)[:, m.faces.T], None))
     assert len(chunks) > len(m.faces) // (columns * 4)  # the chunks are small
     got = voxelize(m, 11, **options)
     np.testing.assert_array_equal(got[0], expected[0])
@@ -455,7 +453,7 @@ def test_normals_of_a_plane_and_a_sphere():
         ({"features": 3}, TypeError, "features must be a name or a sequence"),
         ({"outside": "wrap"}, ValueError, "outside must be one of 'filter', 'clamp', 'raise'"),
         ({"spatial_size": 0}, ValueError, r"spatial_size\[0\] must be at least 1"),
-        ({"spatial_size": (4, 4)}, ValueError, "spatial_size must be an int or 3 ints"),
+        ({"spatial_size": (4, 4)}, ValueError, "spatial_size must be one int or 3 positive ints"),
         ({"spatial_size": 2.5}, TypeError, r"spatial_size\[0\] must be an int"),
     ],
 )
@@ -491,7 +489,7 @@ def test_a_mesh_outside_the_grid_gives_no_voxels(size, features):
 
 
 def test_a_mesh_object_voxelizes_like_its_arrays():
-    from graphnn.sparse3d.mesh import Mesh
+    from graphnn.sparse3d.mesh.mesh import Mesh
 
     sphere = icosphere(1)
     options = dict(rotation=rotation(5), features=("ones", "area", "normal"))

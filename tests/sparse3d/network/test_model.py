@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from graphnn import assert_graphs_equal, read_graphml, write_graphml
-from graphnn.sparse3d import SparseDataset, SparseVoxelTensor
-from graphnn.sparse3d.conv import SparseConv3d
-from graphnn.sparse3d.network import LayerActivation, SparseNetwork
+from graphnn.sparse3d import SparseDataset, SparseVoxelTensor, training
+from graphnn.sparse3d.layers.conv import SparseConv3d
+from graphnn.sparse3d.network.model import LayerActivation, SparseNetwork
 
 SIZE = 14  # input_spatial_size of small_net
 
@@ -41,8 +41,8 @@ def batch():
 def test_deepc2_is_126():
     net = SparseNetwork(in_features=1, n_classes=10)
     for i in range(6):
-        net.addLeNetLayerMP(32 * (i + 1), 2, 1, 3 if i < 5 else 1, 2 if i < 5 else 1)
-    net.addSoftmaxLayer()
+        net.add_lenet_mp(32 * (i + 1), 2, 1, 3 if i < 5 else 1, 2 if i < 5 else 1)
+    net.add_softmax()
     assert net.input_spatial_size() == 126
     assert net.output_spatial_size(126) == 1
     assert net.input_spatial_size(2) == 126 + 32  # each pool stride 2 doubles: 2**5
@@ -71,8 +71,8 @@ def test_submanifold_and_strided_sizes():
     ]
     assert net.input_spatial_size() == 2
     assert net.input_spatial_size(3) == 6
-    # SparseConvNet's addConvolutionalLayer is a valid convolution
-    assert SparseNetwork().addConvolutionalLayer(4, 3, 1).input_spatial_size(4) == 6
+    # SparseConvNet's convolutional layer is a valid convolution
+    assert SparseNetwork().add_conv(4, 3, 1, submanifold=False).input_spatial_size(4) == 6
 
 
 def test_output_size_error_names_layer():
@@ -95,8 +95,6 @@ def test_builder_errors():
         net.add_conv(4, 3, dropout=1.5)
     with pytest.raises(ValueError, match="n_classes"):
         net.add_classifier()
-    with pytest.raises(NotImplementedError, match="ROFMP"):
-        net.addLeNetLayerROFMP(32, 2, 1, 3, 2)
     assert list(net.graph) == ["input"]  # nothing was added by the failed calls
     net.add_classifier(4)
     with pytest.raises(ValueError, match="after the classifier"):
@@ -336,7 +334,7 @@ def test_layer_activations_follow_layer_rules(batch):
 def test_multiply_adds(batch):
     net = SparseNetwork().add_conv(3, 3, activation=None)
     x = SparseVoxelTensor.from_batch(batch)
-    pairs = int((net.layers["L0"]._kernel_map(x).neighbors >= 0).sum())
+    pairs = int((net.layers["L0"].kernel_map(x).neighbors >= 0).sum())
     assert net.multiply_adds(batch) == pairs * 1 * 3
     net.add_classifier(5)
     assert net.multiply_adds(batch) == pairs * 3 + 6 * 3 * 5
@@ -395,12 +393,9 @@ def test_short_training_reduces_loss(batch):
 
 
 def test_workflow_methods_delegate_to_training():
-    training = pytest.importorskip(
-        "graphnn.sparse3d.training", reason="graphnn.sparse3d.training is not written yet"
-    )
     data = SparseDataset.shapes(2, 10, classes=["box", "torus"], seed=0, spatial_size=SIZE)
     net = small_net()
-    report = net.processDataset(data, 4, 0.01, progress=False)  # PySparseConvNet's order
+    report = net.train_epoch(data, 4, lr=0.01, progress=False)
     assert isinstance(report, training.EpochReport)
     assert report.multiply_adds_per_sample > 0
     assert report.samples == len(data)
@@ -426,14 +421,3 @@ def test_training_counts_multiply_adds_in_its_own_passes(monkeypatch):
     hook.remove()
     assert len(seen) == 1
     assert report.multiply_adds_per_sample == count(seen[0]) / len(data)
-
-
-def test_process_dataset_repeat_test_takes_pysparseconvnets_order(tmp_path):
-    data = SparseDataset.shapes(1, 10, classes=["box", "torus"], seed=0, spatial_size=SIZE)
-    net = small_net()
-    path = tmp_path / "predictions.csv"
-    report = net.processDatasetRepeatTest(data, 1, 3, str(path), progress=False)
-    assert report.repeats == 3 and report.samples == len(data)  # batches of 1, 3 poses
-    assert path.exists()
-    report = net.processDatasetRepeatTest(data, nReps=2, batchSize=2, progress=False)
-    assert report.repeats == 2

@@ -7,28 +7,27 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sparse_strategies import fits, geometries, inputs
 
-from graphnn import _native
-from graphnn.nn.functional import backend
-from graphnn.sparse3d import cpu_conv
-from graphnn.sparse3d import functional as sparse_functional
-from graphnn.sparse3d.conv import (
+from graphnn import _native, backends
+from graphnn.backends import backend
+from graphnn.sparse3d.kernel_map import conv_map, submanifold_map
+from graphnn.sparse3d.layers.conv import (
     SparseConv3d,
     SparseConvTranspose3d,
     SparseInverseConv3d,
     SubmanifoldConv3d,
 )
-from graphnn.sparse3d.kernel_map import conv_map, submanifold_map
+from graphnn.sparse3d.ops import native, sparse_conv
 from graphnn.sparse3d.tensor import SparseVoxelTensor
+from tests.sparse3d.sparse_strategies import fits, geometries, inputs
 
 
 @pytest.fixture(autouse=True)
 def needs_the_kernel():
-    if not cpu_conv.available():
+    if not native.available():
         if os.environ.get("GRAPHNN_REQUIRE_PEERS") == "1":
-            pytest.fail(f"the native kernel must build here: {cpu_conv.build_error()}")
-        pytest.skip(f"the native kernel does not build here: {cpu_conv.build_error()}")
+            pytest.fail(f"the native kernel must build here: {native.build_error()}")
+        pytest.skip(f"the native kernel does not build here: {native.build_error()}")
 
 
 def reference(x: torch.Tensor, weight: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
@@ -80,7 +79,7 @@ def problems(draw, max_rows=40):
 @given(problems())
 def test_gather_conv_equals_the_reference(problem):
     x, w, table = problem
-    got = cpu_conv.gather_conv(x, w, table)
+    got = native.gather_conv(x, w, table)
     assert got.dtype == x.dtype and got.shape == (table.shape[0], w.shape[2])
     tol = 1e-12 if x.dtype == torch.float64 else 1e-5
     torch.testing.assert_close(got.double(), reference(x, w, table), rtol=tol, atol=tol * 10)
@@ -91,7 +90,7 @@ def test_gather_conv_equals_the_reference(problem):
 def test_the_weight_gradient_equals_the_reference(problem):
     x, w, table = problem
     grad = torch.randn(table.shape[0], w.shape[2], dtype=x.dtype)
-    got = cpu_conv.gather_conv_weight_grad(x, grad, table)
+    got = native.gather_conv_weight_grad(x, grad, table)
     assert got.dtype == x.dtype and got.shape == w.shape
     tol = 1e-12 if x.dtype == torch.float64 else 1e-5
     expected = reference_weight_grad(x, grad, table)
@@ -104,14 +103,14 @@ def test_the_bits_do_not_depend_on_the_thread_count(problem, threads):
     """Rows are split over threads (512 rows at least each) and paired two by two; a row's sum
     is the same whichever thread runs it and whichever row it is paired with."""
     x, w, table = problem
-    one = cpu_conv.gather_conv(x, w, table, threads=1)
-    assert torch.equal(one, cpu_conv.gather_conv(x, w, table, threads=threads))
+    one = native.gather_conv(x, w, table, threads=1)
+    assert torch.equal(one, native.gather_conv(x, w, table, threads=threads))
     grad = torch.randn(table.shape[0], w.shape[2], dtype=x.dtype)
-    dw = cpu_conv.gather_conv_weight_grad(x, grad, table, threads=1)
-    assert torch.equal(dw, cpu_conv.gather_conv_weight_grad(x, grad, table, threads=threads))
+    dw = native.gather_conv_weight_grad(x, grad, table, threads=1)
+    assert torch.equal(dw, native.gather_conv_weight_grad(x, grad, table, threads=threads))
     # a row alone (odd range start) and the same row paired give the same bits
     if table.shape[0] > 1:
-        assert torch.equal(one[1:], cpu_conv.gather_conv(x, w, table[1:], threads=1))
+        assert torch.equal(one[1:], native.gather_conv(x, w, table[1:], threads=1))
 
 
 def test_non_contiguous_inputs_are_taken_as_they_are():
@@ -119,18 +118,18 @@ def test_non_contiguous_inputs_are_taken_as_they_are():
     w = torch.randn(3, 5, 40).transpose(1, 2).contiguous().transpose(1, 2)
     table = torch.randint(-1, 30, (20, 6), dtype=torch.int32)[:, ::2]
     expected = reference(x, w, table).float()
-    torch.testing.assert_close(cpu_conv.gather_conv(x, w, table), expected)
+    torch.testing.assert_close(native.gather_conv(x, w, table), expected)
 
 
 def test_empty_shapes():
-    assert cpu_conv.gather_conv(
+    assert native.gather_conv(
         torch.ones(0, 3), torch.ones(2, 3, 4), torch.ones(0, 2, dtype=torch.int32)
     ).shape == (0, 4)
-    z = cpu_conv.gather_conv(
+    z = native.gather_conv(
         torch.ones(2, 0), torch.ones(2, 0, 4), torch.zeros(3, 2, dtype=torch.int32)
     )
     assert torch.equal(z, torch.zeros(3, 4))
-    assert cpu_conv.gather_conv(
+    assert native.gather_conv(
         torch.ones(2, 3), torch.ones(2, 3, 0), torch.zeros(3, 2, dtype=torch.int32)
     ).shape == (3, 0)
 
@@ -138,18 +137,18 @@ def test_empty_shapes():
 def test_the_weight_gradient_checks_its_arguments():
     x, grad = torch.ones(4, 3), torch.ones(6, 5)
     table = torch.zeros(6, 2, dtype=torch.int32)
-    assert cpu_conv.gather_conv_weight_grad(x, grad, table).shape == (2, 3, 5)
+    assert native.gather_conv_weight_grad(x, grad, table).shape == (2, 3, 5)
     with pytest.raises(ValueError, match=r"grad must be \[n_out, C_out\] with n_out = 6"):
-        cpu_conv.gather_conv_weight_grad(x, grad[:5], table)
+        native.gather_conv_weight_grad(x, grad[:5], table)
     with pytest.raises(ValueError, match=r"table\[1, 0\] = 9 is neither -1 nor a row of x"):
         bad = table.clone()
         bad[1, 0] = 9
-        cpu_conv.gather_conv_weight_grad(x, grad, bad)
+        native.gather_conv_weight_grad(x, grad, bad)
     with pytest.raises(ValueError, match="must both be float32 or both float64"):
-        cpu_conv.gather_conv_weight_grad(x, grad.double(), table)
+        native.gather_conv_weight_grad(x, grad.double(), table)
     with pytest.raises(TypeError, match="must be tensors"):
-        cpu_conv.gather_conv_weight_grad(x, [[1.0]], table)
-    empty = cpu_conv.gather_conv_weight_grad(x, grad[:0], table[:0])
+        native.gather_conv_weight_grad(x, [[1.0]], table)
+    empty = native.gather_conv_weight_grad(x, grad[:0], table[:0])
     assert torch.equal(empty, torch.zeros(2, 3, 5))
 
 
@@ -159,21 +158,21 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match=r"table\[2, 1\] = 4 is neither -1 nor a row of x"):
         bad = table.clone()
         bad[2, 1] = 4
-        cpu_conv.gather_conv(x, w, bad)
+        native.gather_conv(x, w, bad)
     with pytest.raises(ValueError, match=r"table\[0, 0\] = -2"):
-        cpu_conv.gather_conv(x, w, torch.full((6, 2), -2, dtype=torch.int32))
+        native.gather_conv(x, w, torch.full((6, 2), -2, dtype=torch.int32))
     with pytest.raises(ValueError, match="int32"):
-        cpu_conv.gather_conv(x, w, table.long())
+        native.gather_conv(x, w, table.long())
     with pytest.raises(ValueError, match="must both be float32 or both float64"):
-        cpu_conv.gather_conv(x, w.double(), table)
+        native.gather_conv(x, w.double(), table)
     with pytest.raises(ValueError, match="must both be float32 or both float64"):
-        cpu_conv.gather_conv(x.half(), w.half(), table)
+        native.gather_conv(x.half(), w.half(), table)
     with pytest.raises(ValueError, match=r"does not fit table \[6, 2\]"):
-        cpu_conv.gather_conv(x, torch.ones(3, 3, 5), table)
+        native.gather_conv(x, torch.ones(3, 3, 5), table)
     with pytest.raises(ValueError, match=r"x must be \[n_in, C_in\]"):
-        cpu_conv.gather_conv(x[None], w, table)
+        native.gather_conv(x[None], w, table)
     with pytest.raises(TypeError, match="x must be a tensor"):
-        cpu_conv.gather_conv([[1.0]], w, table)
+        native.gather_conv([[1.0]], w, table)
 
 
 # --- dispatch: sparse_conv and the layers on the native kernel ----------------------------
@@ -228,9 +227,9 @@ def test_half_precision_is_computed_in_float32(dtype):
     w = torch.randn(27, 8, 16)
     m = submanifold_map(x, 3)
     with backend("native"):
-        low = sparse_functional.sparse_conv(x.features.to(dtype), w.to(dtype), m)
+        low = sparse_conv(x.features.to(dtype), w.to(dtype), m)
     with backend("torch"):
-        ref = sparse_functional.sparse_conv(x.features.to(dtype).float(), w.to(dtype).float(), m)
+        ref = sparse_conv(x.features.to(dtype).float(), w.to(dtype).float(), m)
     assert low.dtype == dtype
     torch.testing.assert_close(low, ref.to(dtype))  # the sums' order differs: half's tolerance
 
@@ -244,22 +243,20 @@ def test_gradcheck_on_the_native_kernel():
         w = torch.randn(m.kernel_volume, 2, 3, dtype=torch.float64, requires_grad=True)
         f = x.features.clone().requires_grad_()
         with backend("native"):
-            assert torch.autograd.gradcheck(
-                lambda f, w, m=m: sparse_functional.sparse_conv(f, w, m), (f, w)
-            )
+            assert torch.autograd.gradcheck(lambda f, w, m=m: sparse_conv(f, w, m), (f, w))
 
 
 def test_auto_runs_the_native_kernel_on_the_cpu(monkeypatch):
     calls = []
 
     def spy(name):
-        real = getattr(cpu_conv, name)
+        real = getattr(native, name)
 
         def run(*args, **kwargs):
             calls.append(name)
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(cpu_conv, name, run)
+        monkeypatch.setattr(native, name, run)
 
     spy("gather_conv")
     spy("gather_conv_weight_grad")
@@ -275,8 +272,8 @@ def test_auto_runs_the_native_kernel_on_the_cpu(monkeypatch):
 
 
 def test_without_the_kernel_auto_falls_back_with_one_warning(monkeypatch):
-    monkeypatch.setattr(cpu_conv, "_load", lambda: (None, "no C compiler found (test)"))
-    monkeypatch.setattr(sparse_functional, "_warned_native", False)
+    monkeypatch.setattr(native, "_load", lambda: (None, "no C compiler found (test)"))
+    monkeypatch.setattr(backends, "_warned", set())
     x = SparseVoxelTensor.from_dense(torch.randn(1, 2, 4, 4, 4))
     layer = SubmanifoldConv3d(2, 2, 3)
     with backend("torch"):
@@ -293,9 +290,9 @@ def test_without_the_kernel_auto_falls_back_with_one_warning(monkeypatch):
 
 def test_graphnn_native_0_turns_it_off_without_a_warning(monkeypatch):
     monkeypatch.setenv("GRAPHNN_NATIVE", "0")
-    monkeypatch.setattr(sparse_functional, "_warned_native", False)
-    monkeypatch.setattr(cpu_conv, "gather_conv", None)  # would fail if called
-    monkeypatch.setattr(cpu_conv, "gather_conv_weight_grad", None)
+    monkeypatch.setattr(backends, "_warned", set())
+    monkeypatch.setattr(native, "gather_conv", None)  # would fail if called
+    monkeypatch.setattr(native, "gather_conv_weight_grad", None)
     x = SparseVoxelTensor.from_dense(torch.randn(1, 2, 4, 4, 4))
     f = x.features.clone().requires_grad_()
     with warnings.catch_warnings():
@@ -309,6 +306,6 @@ def test_the_native_backend_is_for_cpu_tensors_only():
     y = layer(x)
     with backend("native"):
         assert torch.equal(layer(x).features, y.features)
-    assert not sparse_functional._use_native(torch.empty(1, device="meta"))
+    assert not backends.use_native(torch.empty(1, device="meta"), native)
     with pytest.raises(ValueError, match="runs on the CPU"), backend("native"):
-        sparse_functional._use_native(torch.empty(1, device="meta"))
+        backends.use_native(torch.empty(1, device="meta"), native)

@@ -1,25 +1,27 @@
 import csv
 import sys
+from unittest import mock
 
 import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from graphnn.sparse3d.conv import SparseConv3d, SubmanifoldConv3d
-from graphnn.sparse3d.dataset import SparseDataset
+from graphnn.sparse3d.data.dataset import SparseDataset
 from graphnn.sparse3d.layers import SparseBatchNorm, SparseReLU
-from graphnn.sparse3d.pool import SparseGlobalMaxPool
+from graphnn.sparse3d.layers.conv import SparseConv3d, SubmanifoldConv3d
+from graphnn.sparse3d.layers.pool import SparseGlobalMaxPool
+from graphnn.sparse3d.retrieval import embed
 from graphnn.sparse3d.tensor import SparseVoxelTensor
 from graphnn.sparse3d.training import (
     EpochRecord,
     EpochReport,
     EvaluationReport,
     TrainingLog,
-    embed,
     evaluate,
     fit,
     predict,
+    sgd,
     train_epoch,
 )
 
@@ -108,27 +110,53 @@ def test_multiply_adds_are_reported_per_sample():
     assert "multiply-adds/sample" in str(report)
 
 
-def test_optimizer_is_cached_on_the_network():
+def test_no_optimizer_is_kept_on_the_network():
     data, net = shapes(), network()
+    before = set(vars(net))
     train_epoch(net, data, batch_size=4, lr=0.05, momentum=0.5)
-    optimizer = net._graphnn_optimizer
+    assert set(vars(net)) == before  # graphnn caches nothing on the user's module
+
+
+def test_an_sgd_passed_to_every_epoch_keeps_its_momentum():
+    data, net = shapes(), network()
+    optimizer = sgd(net, lr=0.05, momentum=0.5)
     assert isinstance(optimizer, torch.optim.SGD)
     assert optimizer.param_groups[0]["lr"] == 0.05 and optimizer.param_groups[0]["momentum"] == 0.5
+    train_epoch(net, data, batch_size=4, optimizer=optimizer)
     buffers = [optimizer.state[p]["momentum_buffer"] for p in net.parameters()]
-    train_epoch(net, data, batch_size=4, lr=0.01, weight_decay=1e-4)
-    assert net._graphnn_optimizer is optimizer  # momentum kept; hyper-parameters set in place
-    group = optimizer.param_groups[0]
-    assert (group["lr"], group["momentum"], group["weight_decay"]) == (0.01, 0.9, 1e-4)
+    train_epoch(net, data, batch_size=4, optimizer=optimizer)
     assert all(
         optimizer.state[p]["momentum_buffer"] is b
         for p, b in zip(net.parameters(), buffers, strict=True)
     )
-    net[-1] = nn.Linear(16, 2)  # new parameters: a new optimizer
-    train_epoch(net, data, batch_size=4)
-    assert net._graphnn_optimizer is not optimizer
-    assert {id(p) for p in net._graphnn_optimizer.param_groups[0]["params"]} == {
-        id(p) for p in net.parameters()
-    }
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    assert held == {id(p) for p in net.parameters()}
+
+
+def test_sgd_checks_its_arguments():
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        sgd(network(), lr=0)
+    with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\)"):
+        sgd(network(), momentum=1.0)
+    frozen = network()
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        sgd(frozen)
+
+
+def test_fit_trains_with_one_optimizer_for_the_whole_run():
+    data, net = shapes(), network()
+    seen = []
+    original = torch.optim.SGD.step
+
+    def step(self, *args, **kwargs):
+        seen.append(id(self))
+        return original(self, *args, **kwargs)
+
+    with mock.patch.object(torch.optim.SGD, "step", step):
+        fit(net, data, epochs=3, batch_size=4, progress=False)
+    assert len(seen) == 3 * 2 and len(set(seen)) == 1  # 2 batches an epoch, one SGD
 
 
 def test_a_given_optimizer_is_used_as_is():
@@ -136,7 +164,6 @@ def test_a_given_optimizer_is_used_as_is():
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     weight = net[-1].weight.detach().clone()
     train_epoch(net, data, batch_size=4, optimizer=optimizer, lr=123.0)
-    assert not hasattr(net, "_graphnn_optimizer")
     assert optimizer.param_groups[0]["lr"] == 1e-3 and optimizer.state
     assert not torch.equal(weight, net[-1].weight)
 
@@ -279,7 +306,6 @@ def test_fit_log_and_learning_rate_decay(tmp_path):
         (2, 0.05, True),
         (3, 0.025, True),
     ]
-    assert net._graphnn_optimizer.param_groups[0]["lr"] == 0.025
     assert train.epoch == 3 and test.epoch == 0
     rows = log.as_dicts()
     assert "test_accuracy" not in rows[0] and rows[1]["test_samples"] == 2
@@ -318,7 +344,7 @@ def test_plot_errors(tmp_path, monkeypatch):
     [
         (lambda n, d: train_epoch(n, d, batch_size=0), ValueError, "batch_size must be a positive"),
         (lambda n, d: evaluate(n, d, repeats=0), ValueError, "repeats must be a positive int"),
-        (lambda n, d: predict(n, d, batch_size=1.5), ValueError, "batch_size must be a positive"),
+        (lambda n, d: predict(n, d, batch_size=1.5), TypeError, "batch_size must be a positive"),
         (lambda n, d: train_epoch(n, d, lr=-1), ValueError, "lr must be a positive number"),
         (lambda n, d: train_epoch(n, d, momentum=1.0), ValueError, r"momentum must be .*\[0, 1\)"),
         (lambda n, d: train_epoch(n, d, weight_decay=-1), ValueError, "weight_decay must be"),
@@ -364,8 +390,8 @@ def pooled_embeddings(net, batch, layer):
 
 
 def test_a_triplet_loss_on_a_hidden_layer_trains_an_embedding():
-    from graphnn.sparse3d.batch import collate
-    from graphnn.sparse3d.network import SparseNetwork
+    from graphnn.sparse3d.data.batch import collate
+    from graphnn.sparse3d.network.model import SparseNetwork
     from graphnn.sparse3d.retrieval import TripletLoss, retrieval_metrics
 
     data = shapes(6, classes=["box", "sphere", "torus"], seed=1)
@@ -424,8 +450,8 @@ def test_hidden_layer_errors():
 
 
 def test_embed_pools_a_hidden_layer_as_training_does():
-    from graphnn.sparse3d.batch import collate
-    from graphnn.sparse3d.network import SparseNetwork
+    from graphnn.sparse3d.data.batch import collate
+    from graphnn.sparse3d.network.model import SparseNetwork
 
     data = shapes(3, kind="test", classes=["box", "sphere", "torus"], seed=4, augment_seed=1)
     torch.manual_seed(0)
