@@ -8,9 +8,10 @@ This script writes labelled synthetic shapes as OFF files in ModelNet's layout
 (``<class>/<train|test>/*.off``; or give a real ModelNet folder with
 ``--data``) and classifies them twice:
 
-1. the PySparseConvNet way, with the names graphnn keeps for it: a
-   ``SparseNetwork`` built by ``addLeNetLayerMP``/``addSoftmaxLayer``, data
-   sets filled picture by picture with ``add_picture(Off3DPicture(...))``,
+1. the PySparseConvNet way, with the names graphnn keeps for it in
+   ``graphnn.compat.pysparseconvnet``: a ``SparseNetwork`` built by
+   ``addLeNetLayerMP``/``addSoftmaxLayer``, data sets filled picture by
+   picture with ``add_picture(Off3DPicture(...))``,
    an epoch loop of ``processDataset`` with an exponentially decaying
    learning rate, and ``processDatasetRepeatTest`` (test-time augmentation);
 2. the native graphnn way: ``add_lenet_mp``/``add_classifier``,
@@ -37,12 +38,14 @@ import torch
 
 import graphnn
 from graphnn import sparse3d
+from graphnn.compat import pysparseconvnet
 from graphnn.sparse3d import Off3DPicture, SparseDataset, SparseNetwork
+from graphnn.sparse3d.mesh.shapes import shapes
 
 LR, MOMENTUM, DECAY = 0.05, 0.9, 0.95
 #: (PySparseConvNet, graphnn compat name, graphnn native name)
 NAMES = [
-    ("SparseNetwork(3, nInputFeatures, nClasses)", "SparseNetwork(3, 1, n)",
+    ("SparseNetwork(3, nInputFeatures, nClasses)", "compat.SparseNetwork(3, 1, n)",
      "SparseNetwork(in_features=1, n_classes=n)"),
     ("addLeNetLayerMP(f, 2, 1, 3, 2)", "same", "add_lenet_mp(f, 2, 1, 3, 2)"),
     ("addSoftmaxLayer()", "same", "add_classifier()"),
@@ -78,7 +81,7 @@ def write_shapes(root: Path, per_class: int, test_per_class: int, seed: int) -> 
     """
     for split, count, draw_seed in (("train", per_class, seed), ("test", test_per_class, seed + 1)):
         index: dict[str, int] = {}
-        for mesh, name in sparse3d.shapes.shapes(count, seed=draw_seed):
+        for mesh, name in shapes(count, seed=draw_seed):
             folder = root / name / split
             folder.mkdir(parents=True, exist_ok=True)
             index[name] = index.get(name, -1) + 1
@@ -86,7 +89,9 @@ def write_shapes(root: Path, per_class: int, test_per_class: int, seed: int) -> 
     return root
 
 
-def old_script(root: Path, args: argparse.Namespace) -> tuple[SparseNetwork, object]:
+def old_script(
+    root: Path, args: argparse.Namespace
+) -> tuple[pysparseconvnet.SparseNetwork, object]:
     """The PySparseConvNet script, written with the names graphnn keeps for it.
 
     Parameters
@@ -103,7 +108,7 @@ def old_script(root: Path, args: argparse.Namespace) -> tuple[SparseNetwork, obj
     """
     classes = sorted(d.name for d in root.iterdir() if (d / "train").is_dir())
     torch.manual_seed(args.seed)
-    network = SparseNetwork(3, 1, len(classes))  # dimension, nInputFeatures, nClasses
+    network = pysparseconvnet.SparseNetwork(3, 1, len(classes))  # dim, nInputFeatures, nClasses
     network.addLeNetLayerMP(8 * args.width, 2, 1, 3, 2)
     network.addLeNetLayerMP(16 * args.width, 2, 1, 3, 2)
     network.addLeNetLayerMP(24 * args.width, 2, 1, 1, 1)

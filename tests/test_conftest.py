@@ -1,7 +1,8 @@
 import os
 
 import pytest
-from conftest import interpreter_problem
+
+from tests.conftest import interpreter_problem
 
 
 def test_the_interpreter_is_on_without_cuda():

@@ -6,7 +6,7 @@ import pytest
 
 from graphnn import _native
 
-SOURCE = ("graphnn.sparse3d", "gather_conv.c", ("gather_conv_body.h",))
+SOURCE = ("graphnn.sparse3d.ops", "gather_conv.c", ("gather_conv_body.h",))
 
 
 @pytest.fixture
@@ -79,8 +79,9 @@ def test_a_compiler_error_shows_the_command_and_the_line(fresh, monkeypatch, tmp
 
 def test_a_missing_source_is_named(fresh):
     needs_a_compiler()
-    with pytest.raises(_native.NativeBuildError, match=r"graphnn\.sparse3d/nope\.c is missing"):
-        _native.load("graphnn.sparse3d", "nope.c")
+    missing = r"graphnn\.sparse3d\.ops/nope\.c is missing"
+    with pytest.raises(_native.NativeBuildError, match=missing):
+        _native.load("graphnn.sparse3d.ops", "nope.c")
 
 
 def test_an_unwritable_cache_folder_is_named(monkeypatch, tmp_path):

@@ -28,8 +28,8 @@ import sys
 from collections.abc import Sequence
 
 from graphnn.cli import bench, demo, info, prune, train3d, voxelize
-from graphnn.cli._common import CommandError, add_common_flags
-from graphnn.structure.exceptions import GraphnnError
+from graphnn.cli._common import add_common_flags
+from graphnn.exceptions import GraphnnError
 
 __all__ = ["main"]
 
@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (GraphnnError, CommandError, OSError, ValueError, TypeError) as err:
+    except (GraphnnError, OSError, ValueError, TypeError) as err:
         if args.debug:
             raise
         print(f"graphnn {args.command}: error: {err}", file=sys.stderr)

@@ -9,13 +9,9 @@ from typing import TypeVar
 
 from tqdm.auto import tqdm
 
-__all__ = ["CommandError", "add_common_flags", "progress", "say", "show_progress"]
+__all__ = ["add_common_flags", "progress", "say", "show_progress"]
 
 T = TypeVar("T")
-
-
-class CommandError(Exception):
-    """A command cannot go on; the message is printed as one line (exit status 1)."""
 
 
 def say(args: argparse.Namespace, *lines: object) -> None:

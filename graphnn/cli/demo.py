@@ -32,18 +32,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
-import torch
-from torch.nn import functional as F
-
-from graphnn import generators, prune, sparse3d
-from graphnn.cli import _plots
-from graphnn.cli._common import CommandError, add_common_flags, progress, say, show_progress
-from graphnn.datasets import digits
-from graphnn.nn import MaskedDAG, compile
+from graphnn import generators
+from graphnn.cli._common import add_common_flags, progress, say, show_progress
+from graphnn.exceptions import CommandError
 from graphnn.structure.analysis import StructureSummary, summary
 from graphnn.structure.graphml import write_graphml
+
+if TYPE_CHECKING:  # the job imports torch when it runs, not when the command line is parsed
+    import networkx as nx
+    import torch
+
+    from graphnn import prune, sparse3d
+    from graphnn.nn import MaskedDAG
 
 __all__ = ["add_parser"]
 
@@ -122,6 +124,8 @@ def _require(*modules: str) -> None:
 @contextmanager
 def _one_thread() -> Iterator[None]:
     """Run torch on one thread, and give back the number of threads it had."""
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -140,6 +144,9 @@ def _trainer(
 
     ``bar`` wraps the epochs (a progress bar).
     """
+    import torch
+    from torch.nn import functional as F
+
     generator = torch.Generator().manual_seed(seed)
 
     def train(model: MaskedDAG, optimizer: torch.optim.Optimizer) -> None:
@@ -155,6 +162,7 @@ def _trainer(
 
 def _evaluator(x: torch.Tensor, y: torch.Tensor) -> Callable[[MaskedDAG], dict[str, float]]:
     """Return ``evaluate(model)``: the accuracy on ``(x, y)``."""
+    import torch
 
     @torch.no_grad()
     def evaluate(model: MaskedDAG) -> dict[str, float]:
@@ -179,6 +187,11 @@ def _prune_digits(
     args: argparse.Namespace, s: _Settings, G: nx.DiGraph, data: tuple[torch.Tensor, ...], out: Path
 ) -> _Pruned:
     """Train ``G`` on the digits, prune it round by round, remove its dead units."""
+    import torch
+
+    from graphnn import prune
+    from graphnn.nn import compile
+
     x_train, y_train, x_test, y_test = data
     torch.manual_seed(args.seed)
     model = compile(G)
@@ -207,6 +220,8 @@ def _prune_digits(
 
 def _shape_network(n_classes: int, width: int, blocks: int) -> sparse3d.SparseNetwork:
     """Blocks of submanifold convolution, batch norm, very leaky ReLU and 2x max pooling."""
+    from graphnn import sparse3d
+
     network = sparse3d.SparseNetwork(dimension=3, in_features=1, n_classes=n_classes)
     for i in range(blocks):
         network.add_conv(width * 2**i, 3, activation=None, submanifold=True)
@@ -230,6 +245,10 @@ class _Shapes:
 
 def _train_shapes(args: argparse.Namespace, s: _Settings) -> _Shapes:
     """Voxelize synthetic shapes and train a small SparseNetwork on them."""
+    import torch
+
+    from graphnn import sparse3d
+
     torch.manual_seed(args.seed)  # weights, batch order and augmentation
     options = {"render_size": s.render_size, "spatial_size": 2 * s.render_size}
     train = sparse3d.SparseDataset.shapes(s.per_class, seed=args.seed, **options)
@@ -297,6 +316,9 @@ def _results(pruned: _Pruned, shapes: _Shapes, s: _Settings) -> list[str]:
 
 def _plot(pruned: _Pruned, shapes: _Shapes, out: Path, seed: int) -> list[Path]:
     """Draw the demo's pictures; return their paths."""
+    from graphnn import prune, sparse3d
+    from graphnn.cli import _plots
+
     drawn, smaller = pruned.structure, pruned.smaller.to_graph()
     pictures = [
         prune.plot_history(
@@ -339,6 +361,8 @@ def _run(args: argparse.Namespace) -> int:
     s = _QUICK if args.quick else _FULL
     mode = "quick run" if args.quick else "full run (--quick for a smoke run)"
     say(args, f"graphnn demo, seed {args.seed}, {mode}", "")
+    from graphnn.datasets import digits
+
     data = digits(args.seed)
     G = generators.layered(s.widths, s.density, s.skip_density, seed=args.seed)
     say(args, *_describe(s, summary(G), len(data[0]), len(data[2])), "")

@@ -31,27 +31,24 @@ from __future__ import annotations
 import argparse
 import inspect
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
-import torch
-
-from graphnn import prune
-from graphnn.cli._common import CommandError, add_common_flags, say
-from graphnn.nn.dag import compile
+from graphnn._table import text_table
+from graphnn.cli._common import add_common_flags, say
+from graphnn.exceptions import CommandError
 from graphnn.structure.analysis import summary
 from graphnn.structure.edits import remove_dead_units, remove_edges
 from graphnn.structure.graphml import read_graphml, write_graphml
 from graphnn.structure.roles import ROLE, roles
 from graphnn.structure.validation import WEIGHT
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 __all__ = ["add_parser"]
 
 #: The saliencies that need nothing but the weights (the others need data and a loss).
-SALIENCIES = {
-    "magnitude": prune.magnitude,
-    "random": prune.random,
-    "distributed": prune.distributed,
-}
+SALIENCIES = ("magnitude", "random", "distributed")
 _NEED_DATA = ("snip", "taylor", "obd")
 _GRAPHML_SUFFIXES = (".graphml.gz", ".graphml")
 
@@ -111,12 +108,7 @@ def _row(name: str, G: nx.DiGraph, edges_before: int) -> list[str]:
 
 def _table(rows: list[list[str]]) -> str:
     header = ["", "nodes", "edges", "parameters", "sparsity", "dead units"]
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    cells = (zip(row, widths, strict=True) for row in (header, *rows))
-    return "\n".join(
-        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(row))
-        for row in cells
-    )
+    return text_table(header, rows, align="lrrrrr")
 
 
 def _pinned_roles(G: nx.DiGraph, H: nx.DiGraph) -> nx.DiGraph:
@@ -140,13 +132,18 @@ def _run(args: argparse.Namespace) -> int:
     _check_args(args)
     G = read_graphml(args.path)
     kind = _kind(G, args.path)
+    import torch  # the command line is parsed without torch; the job needs it
+
+    from graphnn import prune
+    from graphnn.nn import compile
+
     torch.manual_seed(args.seed)
     model = compile(G, dtype=torch.float64)  # float64: the weights written back are exact
     options = {"scope": args.scope, "protect": not args.no_protect}
     if args.saliency == "random":
         options["seed"] = args.seed
     try:
-        prune.prune_to(model, args.sparsity, SALIENCIES[args.saliency], **options)
+        prune.prune_to(model, args.sparsity, getattr(prune, args.saliency), **options)
     except ValueError as err:  # too many asked of a protected model: say it in flags
         raise CommandError(
             f"--sparsity {args.sparsity}: {err}".replace("protect=False", "--no-protect")

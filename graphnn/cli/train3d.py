@@ -7,15 +7,16 @@ import inspect
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from graphnn.cli._common import CommandError, add_common_flags, say, show_progress
-from graphnn.sparse3d.architectures import deep_c2
-from graphnn.sparse3d.dataset import SparseDataset
-from graphnn.sparse3d.shapes import SHAPES
-from graphnn.sparse3d.training import EpochRecord, evaluate, fit
+from graphnn.cli._common import add_common_flags, say, show_progress
+from graphnn.exceptions import CommandError
+from graphnn.sparse3d.mesh.shapes import SHAPES
 from graphnn.structure.graphml import write_graphml
+
+if TYPE_CHECKING:  # the job imports torch when it runs, not when the command line is parsed
+    from graphnn.sparse3d.data.dataset import SparseDataset
+    from graphnn.sparse3d.training.fitting import EpochRecord
 
 __all__ = ["add_parser"]
 
@@ -65,6 +66,8 @@ def _class_names(args: argparse.Namespace) -> list[str] | None:
 
 def _datasets(args: argparse.Namespace, classes, size: int) -> tuple[SparseDataset, ...]:
     """Return (train, test): the synthetic shapes, or the ModelNet-style folder."""
+    from graphnn.sparse3d.data.dataset import SparseDataset
+
     if args.data == "shapes":
         options = {"render_size": args.size, "classes": classes, "spatial_size": size}
         train = SparseDataset.shapes(args.per_class, seed=args.seed, **options)
@@ -78,6 +81,8 @@ def _datasets(args: argparse.Namespace, classes, size: int) -> tuple[SparseDatas
 
 def _folder_classes(args: argparse.Namespace) -> list[str]:
     """Return the classes of a folder: its sub-folders with a ``train`` folder (or --classes)."""
+    from graphnn.sparse3d.data.dataset import SparseDataset
+
     classes = _class_names(args)
     if classes is None:
         classes = SparseDataset.from_folder(args.data, "train").class_names
@@ -107,6 +112,11 @@ def _run(args: argparse.Namespace) -> int:
     """
     _settle(args)
     classes = _class_names(args) if args.data == "shapes" else _folder_classes(args)
+    import torch  # the command line is parsed without torch; the job needs it
+
+    from graphnn.sparse3d.network.architectures import deep_c2
+    from graphnn.sparse3d.training import evaluate, fit
+
     torch.manual_seed(args.seed)
     start = time.perf_counter()
     network = deep_c2(len(classes), args.width)

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from graphnn.cli._common import CommandError, add_common_flags, say
-from graphnn.sparse3d.picture import Off3DPicture
-from graphnn.sparse3d.render import plot_sites
-from graphnn.sparse3d.shapes import SHAPES, random_shape
+from graphnn.cli._common import add_common_flags, say
+from graphnn.exceptions import CommandError
+from graphnn.sparse3d.data.picture import Off3DPicture
+from graphnn.sparse3d.mesh.render import plot_sites
+from graphnn.sparse3d.mesh.shapes import SHAPES, random_shape
 
 __all__ = ["add_parser"]
 

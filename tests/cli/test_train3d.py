@@ -3,7 +3,7 @@ import json
 import pytest
 
 from graphnn.cli import main
-from graphnn.sparse3d import SparseNetwork, shapes, write_off
+from graphnn.sparse3d import SparseNetwork, random_shape, write_off
 from graphnn.structure.graphml import read_graphml
 
 TINY = ["--quick", "--size", "8", "--width", "2", "--batch-size", "4"]
@@ -15,7 +15,7 @@ def _modelnet(root, classes=("box", "cone"), splits=("train", "test")):
         for split in splits:
             folder = root / name / split
             folder.mkdir(parents=True)
-            write_off(shapes.random_shape(name, seed), folder / f"{name}_0001.off")
+            write_off(random_shape(name, seed), folder / f"{name}_0001.off")
     return root
 
 

@@ -2,13 +2,14 @@ import numpy as np
 import pytest
 
 from graphnn.cli import main
-from graphnn.sparse3d import Off3DPicture, VoxelPicture, shapes, write_off
+from graphnn.sparse3d import Off3DPicture, VoxelPicture, write_off
+from graphnn.sparse3d.mesh.primitives import torus
 
 
 @pytest.fixture
 def mesh_file(tmp_path):
     path = tmp_path / "torus.off"
-    write_off(shapes.torus(sections=12, rings=6), path)
+    write_off(torus(sections=12, rings=6), path)
     return path
 
 

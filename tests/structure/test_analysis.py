@@ -4,9 +4,9 @@ import networkx as nx
 import pytest
 from hypothesis import given
 
+from graphnn.exceptions import StructureError
 from graphnn.strategies import dags, layered_dags
 from graphnn.structure.analysis import StructureSummary, summary
-from graphnn.structure.exceptions import StructureError
 
 
 def test_summary_of_a_small_layered_net():

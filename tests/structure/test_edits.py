@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from graphnn.exceptions import StructureError
 from graphnn.structure.edits import (
     add_skip_connections,
     relabel,
@@ -12,7 +13,6 @@ from graphnn.structure.edits import (
     remove_nodes,
 )
 from graphnn.structure.equality import assert_graphs_equal, graphs_equal
-from graphnn.structure.exceptions import StructureError
 from graphnn.structure.layering import layer_index, layers
 from graphnn.structure.roles import dead_units, roles
 

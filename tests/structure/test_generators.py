@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from graphnn.exceptions import StructureError
 from graphnn.structure.equality import assert_graphs_equal, graphs_equal
-from graphnn.structure.exceptions import StructureError
 from graphnn.structure.generators import (
     barabasi_albert_dag,
     erdos_renyi_dag,

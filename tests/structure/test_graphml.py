@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from graphnn.exceptions import GraphMLError, StructureError
 from graphnn.structure._graphml_values import decode, encode
 from graphnn.structure.equality import assert_graphs_equal, values_equal
-from graphnn.structure.exceptions import GraphMLError, StructureError
 from graphnn.structure.graphml import VERSION, read_graphml, write_graphml
 
 NASTY = ["", "\r", "\r\n", "a\rb", "\x00", "\x01\x1f", "\ud800", "\ufffe", "&<>\"']]>", " x ", "é"]

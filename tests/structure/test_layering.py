@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from graphnn.exceptions import StructureError
 from graphnn.strategies import dags
-from graphnn.structure.exceptions import StructureError
 from graphnn.structure.layering import layer_index, layers
 
 

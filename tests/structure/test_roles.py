@@ -2,8 +2,8 @@ import networkx as nx
 import pytest
 from hypothesis import given
 
+from graphnn.exceptions import StructureError
 from graphnn.strategies import dags
-from graphnn.structure.exceptions import StructureError
 from graphnn.structure.roles import dead_units, inputs, outputs, roles
 
 

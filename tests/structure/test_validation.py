@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 
+from graphnn.exceptions import StructureError
 from graphnn.strategies import layered_dags, structures
-from graphnn.structure.exceptions import StructureError
 from graphnn.structure.validation import validate
 
 
