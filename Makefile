@@ -6,11 +6,12 @@ PIP := $(PY) -m pip
 # Optional: an index to take torch from, e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 
-.PHONY: help test demo lint bench clean
+.PHONY: help test test-fast demo lint bench clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make test   create $(VENV) if missing, install graphnn[test], run ruff and the test suite"
+	@echo "make test-fast  the same without the slow tests (whole commands, examples, benchmarks)"
 	@echo "make demo   create $(VENV) if missing, install graphnn[examples], run the main job"
 	@echo "make bench  install the peers (deepstruct with --no-deps) and run the benchmarks"
 	@echo "make clean  remove $(VENV) and build/test leftovers"
@@ -52,6 +53,10 @@ lint: $(VENV)/.installed-test
 # GRAPHNN_REQUIRE_PEERS=1: a peer the tests compare against must import (no silent skips).
 test: lint $(VENV)/.peers
 	GRAPHNN_REQUIRE_PEERS=1 $(PY) -m pytest
+
+# For development: every test but those marked slow (pytest -m "not slow"); CI runs `make test`.
+test-fast: lint $(VENV)/.peers
+	GRAPHNN_REQUIRE_PEERS=1 $(PY) -m pytest -m "not slow"
 
 demo: $(VENV)/.installed-examples
 	$(PY) -m graphnn demo --out demo-output

@@ -93,6 +93,7 @@ def readme_commands() -> list[str]:
     return [line for line in lines if line]
 
 
+@pytest.mark.slow
 def test_readme_commands_run(tmp_path, monkeypatch, capsys):
     """Every command line shown in the README runs, in order, in one folder, and succeeds."""
     from graphnn.cli import main

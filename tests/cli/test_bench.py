@@ -66,6 +66,7 @@ def test_quiet_prints_nothing_but_the_error(repo, capfd):
     assert captured.err.startswith("graphnn bench: error: 1 of 2 benchmarks failed")
 
 
+@pytest.mark.slow
 def test_one_quick_benchmark_of_the_repository(capfd):
     argv = ["bench", "--quick", "--repeat", "1", "--only", "bench_layout"]
     assert main(argv) == 0

@@ -11,6 +11,8 @@ import torch
 import graphnn
 from graphnn.cli import main
 
+pytestmark = pytest.mark.slow  # whole commands and scripts: make test-fast leaves them out
+
 PNG = b"\x89PNG\r\n\x1a\n"
 PLOTS = [
     "accuracy_vs_sparsity.png",

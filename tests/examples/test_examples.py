@@ -2,10 +2,13 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 import graphnn
 from graphnn import sparse3d
+
+pytestmark = pytest.mark.slow  # whole commands and scripts: make test-fast leaves them out
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
