@@ -179,7 +179,9 @@ def use_native(t: torch.Tensor, kernel: NativeKernel) -> bool:
         if t.device.type != "cpu":
             raise ValueError(f"the native backend runs on the CPU; the tensors are on {t.device}")
         if not kernel.available():
-            raise NativeBuildError(kernel.build_error())
+            raise NativeBuildError(
+                kernel.build_error() or f"the native {kernel.KERNEL} did not load"
+            )
         return True
     if _backend != "auto" or t.device.type != "cpu" or not _native.enabled():
         return False

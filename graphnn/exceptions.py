@@ -67,8 +67,23 @@ def _where(source: str | None, line: int | None) -> str:
     return f"line {line}: " if line is not None else ""
 
 
+def _rebuild(cls: type, args: tuple, attributes: dict) -> BaseException:
+    """Unpickle an error as it was: its message as given, its attributes as they were."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(attributes)
+    return error
+
+
 class GraphnnError(Exception):
-    """Base class of every error raised by graphnn for bad user input, files or set-up."""
+    """Base class of every error raised by graphnn for bad user input, files or set-up.
+
+    Errors pickle as they are (the message, ``nodes``, ``path``, ``line``, ...),
+    so one raised in a data-loading worker process reaches the main process whole.
+    """
+
+    def __reduce__(self) -> tuple:
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
 
 
 class StructureError(GraphnnError, ValueError):
