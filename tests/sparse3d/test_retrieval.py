@@ -7,14 +7,17 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score
 
+from graphnn.sparse3d.data.dataset import SparseDataset
 from graphnn.sparse3d.retrieval import (
     MININGS,
     RetrievalMetrics,
     TripletLoss,
+    embed,
     pairwise_distances,
     retrieval_metrics,
     triplet_loss,
 )
+from tests.sparse3d.training.workloads import network, pooled_embeddings, shapes
 
 # ---------------------------------------------------------------- references
 
@@ -384,3 +387,33 @@ def test_metrics_errors():
         retrieval_metrics(x, y, distance="cos")
     with pytest.raises(ValueError, match="every one of the 3 items is alone in its class"):
         retrieval_metrics(x, np.array([0, 1, 2]))
+
+
+# --- embed ---------------------------------------------------------------------------------
+
+
+def test_embed_pools_a_hidden_layer_as_training_does():
+    from graphnn.sparse3d.data.batch import collate
+    from graphnn.sparse3d.network.model import SparseNetwork
+
+    data = shapes(3, kind="test", classes=["box", "sphere", "torus"], seed=4, augment_seed=1)
+    torch.manual_seed(0)
+    net = SparseNetwork(in_features=1).add_conv(4, 3, activation="relu").add_batch_norm()
+    net.add_conv(6, 2, 2, activation=None).add_classifier(3)
+    layer = [v for v, op in net.graph.nodes(data="op") if op == "conv"][-1]
+    net.train()
+    z, labels = embed(net, data, hidden=layer, batch_size=4)
+    assert net.training  # its mode is given back
+    net.eval()
+    batch = collate([data[i] for i in range(len(data))])
+    torch.testing.assert_close(z, pooled_embeddings(net, batch, layer))  # the reference
+    assert labels.tolist() == batch.labels.tolist() == [0] * 3 + [1] * 3 + [2] * 3
+
+
+def test_embed_errors():
+    with pytest.raises(ValueError, match=r"embed: hidden='nope' names no layer"):
+        embed(network(), shapes(1), hidden="nope")
+    with pytest.raises(ValueError, match=r"batch_size must be a positive int, got 0"):
+        embed(network(), shapes(1), hidden="0", batch_size=0)
+    with pytest.raises(ValueError, match=r"embed: the data set .* is empty"):
+        embed(network(), SparseDataset(), hidden="0")

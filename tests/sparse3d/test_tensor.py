@@ -5,8 +5,9 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from graphnn.exceptions import GraphnnError, SparseDataError
 from graphnn.sparse3d.data.batch import Sample, collate
-from graphnn.sparse3d.kernel_map import conv_map, find_inverse_map, inverse_map, submanifold_map
+from graphnn.sparse3d.kernel_map import conv_map, submanifold_map
 from graphnn.sparse3d.tensor import SparseVoxelTensor
 from tests.sparse3d.sparse_strategies import at_sites, occupancy, sparse_inputs
 
@@ -185,37 +186,21 @@ def test_a_repeated_site_is_always_named(x, data):
     torch.testing.assert_close(merged.dense(), x.dense())
 
 
-def test_moving_to_another_device_carries_the_kernel_maps_and_their_links():
-    """Maps built before the move (e.g. in a data-loading worker) are found after it.
-
-    Only the CPU is certain here, so the copy goes to the meta device: the structure (which
-    maps, linked to which caches, sharing which tensors) is what is checked; values cannot be.
-    """
-    torch.manual_seed(0)
-    t = SparseVoxelTensor.from_dense(torch.randn(2, 3, 6, 6, 6) * (torch.rand(2, 1, 6, 6, 6) < 0.4))
-    sub = submanifold_map(t, 3)
-    sub.reverse()
-    down_map = conv_map(t, 2, stride=2)
-    down = t.map_output(down_map, torch.ones(down_map.n_out, 3))
-    submanifold_map(down, 3)
-    inverse_map(down_map)
-    t.cache[("hash",)] = object()  # a Triton hash table is never carried (rebuilt there)
-
-    moved = t.to("meta")
-    assert moved.device.type == "meta" and moved.coords.device.type == "meta"
-    assert set(moved.cache) == set(t.cache) - {("hash",)}
-    m_sub = moved.cache[("submanifold", (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), None)]
-    assert m_sub.out_coords is moved.coords and m_sub.in_cache is moved.cache
-    assert m_sub.out_cache is moved.cache and m_sub.neighbors.shape == sub.neighbors.shape
-    assert m_sub.__dict__["_reverse"].device.type == "meta"
-    m_down = moved.cache[("conv", (2, 2, 2), (2, 2, 2), (0, 0, 0), (1, 1, 1), 1)]
-    assert m_down.in_coords is moved.coords and m_down.neighbors.device.type == "meta"
-    assert m_down.out_cache is not down.cache and set(m_down.out_cache) == set(down.cache)
-    # the inverse link survives: from the moved down-sampled sites back to the moved input
-    moved_down = moved.map_output(m_down, torch.ones(m_down.n_out, 3, device="meta"))
-    back = find_inverse_map(moved_down, 2, stride=2)
-    assert back is inverse_map(m_down) and back.out_cache is moved.cache
-    assert back.out_coords is moved.coords
-    # the original is untouched
-    assert t.cache[("conv", (2, 2, 2), (2, 2, 2), (0, 0, 0), (1, 1, 1), 1)] is down_map
-    assert down_map.neighbors.device.type == "cpu" and ("hash",) in t.cache
+@pytest.mark.parametrize(
+    ("rows", "shape", "batch_size", "match"),
+    [
+        ([[0, 0, 0, 0], [0, 1, 1, 1], [0, 2, 0, 0]], (2, 2, 2), None,
+         r"^coords row 2 is \[2, 0, 0\] \(columns 1..3\), outside the spatial size"),
+        ([[0, 0, 0, 0], [1, 0, 0, 0], [2, 0, 0, 0]], (2, 2, 2), 2,
+         r"^coords row 2 has batch id 2, outside \[0, 2\)"),
+        ([[0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]], (2, 2, 2), None,
+         r"^coords row 2 repeats the site \(0, 0, 0, 0\) of row 0"),
+    ],
+)  # fmt: skip
+def test_bad_sites_raise_a_sparse_data_error_naming_the_row(rows, shape, batch_size, match):
+    c = coords(*rows)
+    with pytest.raises(SparseDataError, match=match) as info:
+        SparseVoxelTensor(c, torch.ones(len(rows), 1), shape, batch_size)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, GraphnnError)
+    with pytest.raises(SparseDataError, match=r"^features must have shape \[N, C\] with N = 3"):
+        SparseVoxelTensor(coords(*rows[:2], [0, 1, 0, 1]), torch.ones(2, 1), (2, 2, 2))

@@ -201,6 +201,9 @@ class NetworkBuilder:
         ``pool_size > 1``.  See :meth:`add_conv` for the other arguments.
         """
         f = check_int("filter_size", filter_size, low=1, what="a positive int")
+        pool = check_int("pool_size", pool_size, low=1, what="a positive int")
+        if pool > 1 and pool_stride is not None:  # checked before anything is added
+            check_int("pool_stride", pool_stride, low=1, what="a positive int")
         self.add_conv(
             n_features,
             f,
@@ -210,8 +213,8 @@ class NetworkBuilder:
             min_active_inputs,
             submanifold=f == 1 and filter_stride == 1,
         )
-        if check_int("pool_size", pool_size, low=1, what="a positive int") > 1:
-            self.add_max_pool(pool_size, pool_stride)
+        if pool > 1:
+            self.add_max_pool(pool, pool_stride)
         return self
 
     def add_classifier(self, n_classes: int | None = None, pooling: str = "max") -> SparseNetwork:

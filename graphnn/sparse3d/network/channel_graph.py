@@ -88,29 +88,32 @@ def apply_channel_graph(net: SparseNetwork, G: nx.DiGraph) -> SparseNetwork:
         For an edge into a weight layer from a node that is not a channel of
         its input (the edge named).
     """
-    with torch.no_grad():
-        for v in net.execution_order:
-            if net.graph.nodes[v]["op"] not in WEIGHT_OPS:
+    masks, missing = {}, {}
+    for v in net.execution_order:  # read and check every edge before anything changes
+        if net.graph.nodes[v]["op"] not in WEIGHT_OPS:
+            continue
+        module, source = net.layers[v], net.inputs_of(v)[0]
+        mask = torch.zeros_like(module.channel_mask)
+        missing[v] = []
+        for o in range(mask.shape[1]):
+            if (v, o) not in G:
+                missing[v].append(o)
                 continue
-            module, source = net.layers[v], net.inputs_of(v)[0]
-            mask = torch.zeros_like(module.channel_mask)
-            missing = []
-            for o in range(mask.shape[1]):
-                if (v, o) not in G:
-                    missing.append(o)
-                    continue
-                for u in G.predecessors((v, o)):
-                    i = u[1] if isinstance(u, tuple) and len(u) == 2 and u[0] == source else -1
-                    if not isinstance(i, int) or not 0 <= i < mask.shape[0]:
-                        raise NetworkGraphError(
-                            f"edge {u!r} -> {(v, o)!r}: layer {v!r} reads channels "
-                            f"(({source!r}, 0) .. ({source!r}, {mask.shape[0] - 1}))",
-                            edges=[(u, (v, o))],
-                        )
-                    mask[i, o] = True
-            module.channel_mask.copy_(mask)
-            if missing:
-                prune_channels(net, v, missing)
+            for u in G.predecessors((v, o)):
+                i = u[1] if isinstance(u, tuple) and len(u) == 2 and u[0] == source else -1
+                if not isinstance(i, int) or not 0 <= i < mask.shape[0]:
+                    raise NetworkGraphError(
+                        f"edge {u!r} -> {(v, o)!r}: layer {v!r} reads channels "
+                        f"(({source!r}, 0) .. ({source!r}, {mask.shape[0] - 1}))",
+                        edges=[(u, (v, o))],
+                    )
+                mask[i, o] = True
+        masks[v] = mask
+    with torch.no_grad():
+        for v, mask in masks.items():
+            net.layers[v].channel_mask.copy_(mask)
+            if missing[v]:
+                prune_channels(net, v, missing[v])
     return net
 
 

@@ -228,11 +228,11 @@ class SparseNetwork(NetworkBuilder, nn.Module):
             sig = (op, c_in, *(attrs.get(p) for p in (*PARAMS.get(op, ()), "channels")))
             if self._signatures.get(v) == sig and v in self.layers:
                 modules[v] = self.layers[v]
+            elif op in ("input", *MERGES):  # no module, no draw from the seed
+                continue
             else:
                 with torch_seeded(self._rng):
                     module = build_module(op, attrs, c_in)
-                if module is None:
-                    continue
                 modules[v] = module.train(self.training)
             signatures[v] = sig
         ref = next(iter(self.parameters()), None)

@@ -27,6 +27,8 @@ import networkx as nx
 import numpy as np
 import torch
 
+from graphnn._validation import check_int
+
 if TYPE_CHECKING:
     from graphnn.sparse3d.network.model import SparseNetwork
 
@@ -107,6 +109,8 @@ def load_state(
         Naming the first node that differs (and the file ``path``).
     """
     order = net.execution_order
+    if first_n is not None:
+        first_n = check_int("first_n_layers", first_n, low=0)
     nodes = order[1:] if first_n is None else order[1 : 1 + first_n]
     own = net.state_dict()
     wanted = {k for k in own if k.split(".")[1] in nodes}

@@ -29,6 +29,8 @@ def _max_forward(features: torch.Tensor, neighbors: torch.Tensor) -> tuple[torch
     n_out, C = neighbors.shape[0], features.shape[1]
     best = features.new_zeros(n_out, C)
     argmax = torch.full((n_out, C), -1, dtype=torch.int32, device=features.device)
+    if features.shape[0] == 0:  # no input row: every output row has no neighbour
+        return best, argmax
     for k in range(neighbors.shape[1]):
         rows = neighbors[:, k : k + 1]
         value = features[rows.clamp(min=0).squeeze(1).long()]

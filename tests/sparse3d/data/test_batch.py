@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import DataLoader, Dataset
 
+from graphnn.exceptions import SparseDataError
 from graphnn.sparse3d.data.batch import Sample, SparseBatch, collate
 
 
@@ -277,3 +278,35 @@ def test_dataloader_pins_sparse_batches():
         assert on_gpu.device.type == "cuda" and on_gpu.coords.is_cuda
         assert torch.equal(on_gpu.features.cpu(), batch.features)
     _check_loader_batches(batches)
+
+
+def test_bad_samples_raise_a_sparse_data_error_naming_the_sample_and_the_row():
+    outside = _sample(index=7, coords=torch.tensor([[0, 0, 0], [1, 4, 2]]))
+    with pytest.raises(SparseDataError, match=r"^sample 1 \(index 7\) coords row 1 is \[1, 4, 2\]"):
+        collate([_sample(), outside])
+    with pytest.raises(SparseDataError, match=r"^sample 1 .* 3 feature channels, sample 0 has 2"):
+        collate([_sample(), _sample(C=3)])
+    with pytest.raises(SparseDataError, match=r"^sample 0 features must have shape \[N, C\]"):
+        collate([_sample(features=torch.zeros(3, 2))])
+    with pytest.raises(SparseDataError, match=r"^sample 0 \(index 0\) coords row 1 .* \(2, 8, 8\)"):
+        collate([_sample(coords=torch.tensor([[0, 0, 0], [3, 3, 3]]))], spatial_size=(2, 8, 8))
+    with pytest.raises(SparseDataError) as info:
+        collate([_sample(coords=torch.zeros(2, 4, dtype=torch.int32))])
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("coords", "match"),
+    [
+        ([[0, 1, 2, 3], [1, 0, 0, 0], [0, 0, 0, 0]],
+         "^coords rows must be sorted by batch id: row 2 has batch id 0 after batch id 1"),
+        ([[0, 1, 2, 3], [1, 0, 0, 0], [5, 0, 0, 0]],
+         r"^coords row 2 has batch id 5, outside \[0, 2\)"),
+        ([[0, 1, 2, 3], [1, 0, 0, 0], [1, 0, 9, 0]],
+         r"^coords row 2 is \[0, 9, 0\] \(columns 1..3\)"),
+    ],
+)  # fmt: skip
+def test_a_sparse_batch_raises_a_sparse_data_error_naming_the_row(coords, match):
+    with pytest.raises(SparseDataError, match=match) as info:
+        _batch(coords=torch.tensor(coords, dtype=torch.int32), features=torch.ones(3, 3))
+    assert isinstance(info.value, ValueError)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from graphnn.exceptions import DatasetError, GraphnnError
 from graphnn.sparse3d.data.batch import Sample, SparseBatch
 from graphnn.sparse3d.data.dataset import KINDS, SparseDataset
 from graphnn.sparse3d.data.picture import Off3DPicture, VoxelPicture
@@ -164,3 +165,20 @@ def test_kinds_and_bad_input():
     picture = Off3DPicture(shapes(1, classes=["box"], seed=0)[0][0], 8, 0)
     data.add_picture(picture)
     assert len(data) == 1
+
+
+def test_add_picture_raises_a_dataset_error_naming_the_picture():
+    data = SparseDataset(class_names=["a", "b"])
+    picture = voxels(2)
+    with pytest.raises(DatasetError, match="has label 2 but the data set has 2 classes") as info:
+        data.add_picture(picture)
+    assert repr(picture) in str(info.value)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, GraphnnError)
+    test = SparseDataset(kind="test", class_names=["a"])
+    with pytest.raises(DatasetError, match="is unlabeled but this is a test data set") as info:
+        test.add_picture(voxels(-1))
+    assert str(info.value).startswith(repr(voxels(-1)))
+    assert len(data) == len(test) == 0  # nothing was added
+    unlabeled = SparseDataset(kind="unlabeled", class_names=["a"])
+    unlabeled.add_picture(voxels(-1))
+    assert len(unlabeled) == 1

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from graphnn.exceptions import OFFError
+from graphnn.exceptions import OFFError, SparseDataError
 from graphnn.sparse3d.data.picture import Off3DPicture, Picture, VoxelPicture
 from graphnn.sparse3d.mesh.mesh import Mesh
 from graphnn.sparse3d.mesh.off import write_off
@@ -122,3 +122,18 @@ def test_voxel_picture():
 def test_voxel_picture_bad_input(args, error, match):
     with pytest.raises(error, match=match):
         VoxelPicture(*args)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (([[0, 0, 0], [1, 1, 1], [0, -1, 0]],), r"^coords\[2\] = \[0, -1, 0\] is negative"),
+        (([[0, 0, 0], [1, 1, 1], [1, 1, 1]],), r"^coords\[2\] = \[1, 1, 1\] is a duplicate"),
+        (([[0, 0, 0], [1, 1, 1]], [[1.0], [np.inf]]), r"^features\[1\] is not finite"),
+        (([[0, 0]],), r"^coords must have shape \[N, 3\]"),
+    ],
+)
+def test_bad_voxels_raise_a_sparse_data_error_naming_the_row(args, match):
+    with pytest.raises(SparseDataError, match=match) as info:
+        VoxelPicture(*args)
+    assert isinstance(info.value, ValueError)

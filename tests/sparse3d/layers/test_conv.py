@@ -1,7 +1,6 @@
-"""Sparse convolutions against dense conv3d / conv_transpose3d on the densified grid."""
+"""Sparse convolution layers against dense conv3d / conv_transpose3d on the densified grid."""
 
 import math
-from unittest import mock
 
 import pytest
 import torch
@@ -10,18 +9,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from graphnn.backends import backend
-from graphnn.sparse3d.kernel_map import conv_map, inverse_map, submanifold_map
+from graphnn.sparse3d.kernel_map import inverse_map
 from graphnn.sparse3d.layers.conv import (
     SparseConv3d,
     SparseConvTranspose3d,
     SparseInverseConv3d,
     SubmanifoldConv3d,
 )
-from graphnn.sparse3d.ops import torch_conv
-from graphnn.sparse3d.ops.conv import sparse_conv
 from graphnn.sparse3d.tensor import SparseVoxelTensor
-from tests.conftest import require_peer
 from tests.sparse3d.sparse_strategies import at_sites, fits, geometries, inputs, occupancy
 
 
@@ -63,9 +58,6 @@ def assert_close_all(y, reference, grads):
     torch.testing.assert_close(y.features, reference)
     for sparse, dense in zip(*grads, strict=True):
         torch.testing.assert_close(sparse, dense)
-
-
-# --- each layer against its dense equivalent --------------------------------------------
 
 
 @convs()
@@ -134,34 +126,6 @@ def test_inverse_conv_equals_conv_transpose3d_back_on_the_conv_input_sites(x, ge
     assert_close_all(y, reference, grads)
 
 
-@pytest.mark.parametrize("kind", ["submanifold", "conv", "transpose", "inverse"])
-def test_gradcheck_in_float64(kind):
-    torch.manual_seed(0)
-    occupied = torch.rand(2, 1, 2, 2, 3) < 0.5
-    x = SparseVoxelTensor.from_dense(torch.randn(2, 2, 2, 2, 3, dtype=torch.float64) * occupied)
-    if kind == "submanifold":
-        layer = SubmanifoldConv3d(2, 2, 3)
-    elif kind == "conv":
-        layer = SparseConv3d(2, 2, 2, stride=2, padding=1)
-    elif kind == "transpose":
-        layer = SparseConvTranspose3d(2, 2, 3, stride=2, padding=1)
-    else:
-        down = SparseConv3d(2, 2, 3, stride=2, padding=1).double()
-        layer = SparseInverseConv3d.inverse_of(down, out_channels=2)
-        x = down(x)
-    layer = layer.double()
-    f = x.features.detach().clone().requires_grad_()
-
-    def run(features, weight, bias):
-        kmap = layer.kernel_map(x)
-        return sparse_conv(features, weight, kmap, bias)
-
-    assert torch.autograd.gradcheck(run, (f, layer.weight, layer.bias))
-
-
-# --- maps are shared --------------------------------------------------------------------
-
-
 def test_stacked_layers_reuse_one_map_and_the_inverse_reuses_the_conv_map():
     x = SparseVoxelTensor.from_dense(torch.randn(2, 3, 6, 6, 6) * (torch.rand(2, 1, 6, 6, 6) < 0.3))
     first, second = SubmanifoldConv3d(3, 4, 3), SubmanifoldConv3d(4, 4, 3)
@@ -178,9 +142,6 @@ def test_stacked_layers_reuse_one_map_and_the_inverse_reuses_the_conv_map():
     assert inverse_map(conv) is conv.__dict__["_inverse"]
     assert SubmanifoldConv3d(4, 4, 3)(z).cache is x.cache
     assert [key[0] for key in x.cache].count("submanifold") == 1
-
-
-# --- channel masks ----------------------------------------------------------------------
 
 
 @convs()
@@ -200,9 +161,6 @@ def test_channel_mask_equals_zeroed_dense_weights(x, data):
     torch.testing.assert_close(y.features[:, dead], layer.bias[dead].expand(x.num_sites, -1))
 
 
-# --- batches, dtypes, weights -----------------------------------------------------------
-
-
 @convs()
 @given(inputs(max_batch=3), geometries())
 def test_samples_of_a_batch_do_not_mix(x, geometry):
@@ -218,20 +176,6 @@ def test_samples_of_a_batch_do_not_mix(x, geometry):
         mine = y.coords[:, 0] == b
         assert torch.equal(alone.coords[:, 1:], y.coords[mine, 1:])
         torch.testing.assert_close(alone.features, y.features[mine])
-
-
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_half_precision_forward_is_close_to_float32(dtype):
-    torch.manual_seed(0)
-    x = SparseVoxelTensor.from_dense(torch.randn(2, 8, 8, 8, 8) * (torch.rand(2, 1, 8, 8, 8) < 0.3))
-    for layer in (SubmanifoldConv3d(8, 16, 3), SparseConv3d(8, 16, 2, stride=2)):
-        full = layer(x).features
-        half = layer.to(dtype)(x.to(dtype=dtype))
-        assert half.dtype == dtype
-        torch.testing.assert_close(half.features.float(), full, rtol=0.05, atol=0.05)
-        half.features.float().sum().backward()
-        assert layer.weight.grad.dtype == dtype
-        layer.float()
 
 
 @pytest.mark.parametrize(
@@ -288,83 +232,6 @@ def test_repr():
     )
 
 
-# --- Triton and threads -----------------------------------------------------------------
-
-
-@settings(max_examples=8, deadline=None)
-@given(inputs(max_size=4), geometries(odd=True))
-def test_the_triton_kernels_agree_with_the_torch_path(x, geometry):
-    require_peer("triton")
-    k, s, p, d = geometry
-    layers = [SubmanifoldConv3d(x.channels, 2, k, d).double()]
-    if fits(x, k, p, d):
-        layers.append(SparseConv3d(x.channels, 2, k, s, p, d).double())
-    for layer in layers:
-        results = []
-        for name in ("torch", "triton"):
-            f = x.features.clone().requires_grad_()
-            layer.zero_grad()
-            with backend(name):
-                y = layer(x.replace_features(f))
-                y.features.sum().backward()
-            results.append((y.features.detach(), f.grad, layer.weight.grad.clone()))
-        for a, b in zip(*results, strict=True):
-            torch.testing.assert_close(a, b)
-
-
-@convs()
-@given(inputs(), geometries(odd=True), st.sampled_from([1, 2, 5, 20]))
-def test_the_torch_path_gives_the_same_result_for_any_tile_size(x, geometry, tile):
-    """The product runs tile by tile (about ``TILE_PAIRS`` pairs); the tiles never show."""
-    k, s, p, d = geometry
-    layers = [SubmanifoldConv3d(x.channels, 2, k, d).double()]
-    if fits(x, k, p, d):
-        layers.append(SparseConv3d(x.channels, 2, k, s, p, d).double())
-    for layer in layers:
-        results = []
-        for pairs in (torch_conv.TILE_PAIRS, tile):
-            fresh = SparseVoxelTensor(x.coords, x.features, x.spatial_shape, x.batch_size)
-            f = fresh.features.clone().requires_grad_()
-            layer.zero_grad()
-            with mock.patch.object(torch_conv, "TILE_PAIRS", pairs), backend("torch"):
-                y = layer(fresh.replace_features(f))
-                y.features.backward(torch.ones_like(y.features))
-            results.append((y.features.detach(), f.grad, layer.weight.grad.clone()))
-        assert torch.equal(results[0][0], results[1][0])  # each row's sum keeps its order
-        for a, b in zip(*results, strict=True):
-            torch.testing.assert_close(a, b)
-
-
-@pytest.mark.parametrize("name", ["torch", "auto"])  # auto: the native kernel where it builds
-def test_the_cpu_paths_give_the_same_bits_at_any_thread_count(name):
-    torch.manual_seed(0)
-    x = SparseVoxelTensor.from_dense(
-        torch.randn(2, 16, 12, 12, 12) * (torch.rand(2, 1, 12, 12, 12) < 0.4)
-    )
-    layers = [SubmanifoldConv3d(16, 16, 3), SparseConv3d(16, 16, 2, stride=2)]
-    threads = torch.get_num_threads()
-    results = []
-    try:
-        for n in (1, 2):
-            torch.set_num_threads(n)
-            run = []
-            for layer in layers:
-                layer.zero_grad()
-                f = x.features.clone().requires_grad_()
-                with backend(name):
-                    y = layer(x.replace_features(f))
-                    (y.features**2).sum().backward()
-                run += [y.features.detach(), f.grad, layer.weight.grad.clone()]
-            results.append(run)
-    finally:
-        torch.set_num_threads(threads)
-    for a, b in zip(*results, strict=True):
-        assert torch.equal(a, b)
-
-
-# --- bad input --------------------------------------------------------------------------
-
-
 def test_bad_layer_arguments_and_inputs():
     x = SparseVoxelTensor.from_dense(torch.ones(1, 2, 3, 3, 3))
     with pytest.raises(
@@ -387,19 +254,3 @@ def test_bad_layer_arguments_and_inputs():
         SparseInverseConv3d(2, 1, 2, stride=2)(x)
     with pytest.raises(TypeError, match="conv must be a SparseConv3d"):
         SparseInverseConv3d.inverse_of(SubmanifoldConv3d(2, 2, 3))
-
-
-def test_sparse_conv_checks_its_arguments():
-    x = SparseVoxelTensor.from_dense(torch.ones(1, 2, 2, 2, 2))
-    m = submanifold_map(x, 3)
-    w = torch.ones(27, 2, 3)
-    with pytest.raises(ValueError, match=r"weight must have shape \[K, C_in, C_out\] = \[27, 2"):
-        sparse_conv(x.features, torch.ones(8, 2, 3), m)
-    with pytest.raises(ValueError, match=r"features must have shape \[n_in, C_in\] with n_in = 8"):
-        sparse_conv(x.features[:3], w, m)
-    with pytest.raises(TypeError, match="features must be a floating-point tensor"):
-        sparse_conv(x.features.long(), w, m)
-    with pytest.raises(ValueError, match=r"bias must have shape \[3\]"):
-        sparse_conv(x.features, w, m, torch.ones(2))
-    with pytest.raises(TypeError, match="kmap must be a KernelMap"):
-        sparse_conv(x.features, w, conv_map)

@@ -6,7 +6,6 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphnn.backends import backend
 from graphnn.sparse3d.kernel_map import conv_map, find_inverse_map
 from graphnn.sparse3d.layers.pool import (
     SparseAvgPool3d,
@@ -14,36 +13,18 @@ from graphnn.sparse3d.layers.pool import (
     SparseGlobalMaxPool,
     SparseMaxPool3d,
     avg_pool3d,
-    gather_max,
-    gather_mean,
     global_avg_pool,
     global_max_pool,
     max_pool3d,
 )
 from graphnn.sparse3d.tensor import SparseVoxelTensor
-from tests.conftest import require_peer
-from tests.sparse3d.sparse_strategies import at_sites, occupancy, sparse_inputs
-
-
-@st.composite
-def geometries(draw, max_kernel: int = 3):
-    """``(kernel_size, stride, padding, dilation)`` triples that dense pooling accepts too."""
-    k = tuple(draw(st.integers(1, max_kernel)) for _ in range(3))
-    s = tuple(draw(st.integers(1, 3)) for _ in range(3))
-    d = tuple(draw(st.integers(1, 2)) for _ in range(3))
-    p = tuple(draw(st.integers(0, ki // 2)) for ki in k)  # max_pool3d's limit: half the kernel
-    return k, s, p, d
-
-
-@st.composite
-def pooled_inputs(draw, **kwargs):
-    """A sparse input and a geometry whose dilated kernel fits in its padded grid."""
-    x = draw(sparse_inputs(**kwargs))
-    k, s, p, d = draw(geometries())
-    # shrink the kernel until it fits without padding; padding (at most half of it) only helps
-    k = tuple(min(ki, (n - 1) // di + 1) for ki, n, di in zip(k, x.spatial_shape, d, strict=True))
-    p = tuple(min(pi, ki // 2) for pi, ki in zip(p, k, strict=True))
-    return x, (k, s, p, d)
+from tests.sparse3d.sparse_strategies import (
+    at_sites,
+    grad_of,
+    occupancy,
+    pooled_inputs,
+    sparse_inputs,
+)
 
 
 def pool_settings(**kwargs):
@@ -69,16 +50,6 @@ def dense_output_sites(x: SparseVoxelTensor, geometry) -> torch.Tensor:
     """The output sites of the dense rule: windows with an active input, lexicographic order."""
     count = dense_sum(occupancy(x).double(), geometry)[:, 0]
     return torch.nonzero(count > 0).to(torch.int32)
-
-
-def grad_of(output: torch.Tensor, f: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    if not f.numel() or not output.numel():
-        return torch.zeros_like(f)
-    (grad,) = torch.autograd.grad((output * g).sum(), f, allow_unused=True)
-    return torch.zeros_like(f) if grad is None else grad
-
-
-# --- max pooling ------------------------------------------------------------------------
 
 
 @pool_settings()
@@ -119,50 +90,13 @@ def test_avg_pool_equals_the_dense_ratio_of_sums(case, count_inactive):
     torch.testing.assert_close(grad_of(y.features, f, g), grad_of(expected, f, g))
 
 
-@pytest.mark.parametrize("pool", [gather_max, gather_mean])
-def test_gradcheck_pooling_over_a_table(pool):
-    generator = torch.Generator().manual_seed(0)
-    features = torch.randn(5, 3, dtype=torch.float64, generator=generator, requires_grad=True)
-    neighbors = torch.tensor(
-        [[0, 1, -1, 4], [-1, -1, -1, -1], [2, 3, 4, -1], [-1, -1, 3, -1]], dtype=torch.int32
-    )
-    assert torch.autograd.gradcheck(lambda f: pool(f, neighbors), (features,))
+def test_gradcheck_pooling_layers():
     x = SparseVoxelTensor.from_dense(torch.randn(2, 2, 3, 3, 3, dtype=torch.float64))
     f = x.features.clone().requires_grad_()
     for layer in (max_pool3d, avg_pool3d):
         assert torch.autograd.gradcheck(
             lambda f, layer=layer: layer(x.replace_features(f), 2, 1).features, (f,)
         )
-
-
-def test_gather_max_ties_take_the_first_offset_and_nan_propagates():
-    features = torch.tensor([[1.0], [1.0], [float("nan")]], requires_grad=True)
-    values = gather_max(features, torch.tensor([[1, 0], [0, 2], [-1, -1]], dtype=torch.int32))
-    assert values[0].item() == 1.0 and values[1].isnan().item() and values[2].item() == 0.0
-    values[0].sum().backward()
-    assert features.grad.flatten().tolist() == [0.0, 1.0, 0.0]
-
-
-def test_pooling_tables_are_checked():
-    with pytest.raises(ValueError, match=r"neighbors must be an int32 or int64 \[N_out, K\]"):
-        gather_max(torch.ones(2, 1), torch.zeros(2, 2))
-    with pytest.raises(ValueError, match=r"features must be a floating-point \[N_in, C\]"):
-        gather_mean(torch.ones(2), torch.zeros(2, 2, dtype=torch.int32))
-
-
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
-def test_pooling_keeps_low_precision_dtypes(dtype):
-    torch.manual_seed(0)
-    x = SparseVoxelTensor.from_dense(torch.randn(2, 3, 4, 4, 4) * (torch.rand(2, 1, 4, 4, 4) > 0.5))
-    low = x.to(dtype=dtype)
-    for pool in (SparseMaxPool3d(2), SparseAvgPool3d(3, 2, 1)):
-        y = pool(low)
-        assert y.dtype == dtype
-        reference = pool(low.to(dtype=torch.float32)).features
-        torch.testing.assert_close(y.features.float(), reference, rtol=1e-2, atol=1e-2)
-
-
-# --- geometry, batches, cache -----------------------------------------------------------
 
 
 @pool_settings()
@@ -240,9 +174,6 @@ def test_pools_take_only_sparse_tensors():
             layer(dense)
 
 
-# --- global pooling ---------------------------------------------------------------------
-
-
 @pool_settings()
 @given(sparse_inputs())
 def test_global_pools_reduce_each_sample(x):
@@ -264,29 +195,3 @@ def test_global_pools_reduce_each_sample(x):
     torch.testing.assert_close(
         global_avg_pool(x), x.dense().sum((2, 3, 4)) / occupancy(x).sum((2, 3, 4)).clamp(min=1)
     )
-
-
-# --- the Triton kernel ------------------------------------------------------------------
-
-
-def test_max_pool_through_the_triton_kernel_agrees_with_torch():
-    require_peer("triton")
-    triton_agrees_with_torch()
-
-
-@settings(max_examples=10, deadline=None)
-@given(pooled_inputs(dtype=torch.float32, max_size=4))
-def triton_agrees_with_torch(case):
-    x, geometry = case
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    x = x.to(device)
-    results = []
-    for name in ("torch", "triton"):
-        f = x.features.clone().requires_grad_()
-        with backend(name):
-            y = max_pool3d(x.replace_features(f), *geometry)
-            g = torch.linspace(-1, 1, y.features.numel(), device=device).view_as(y.features)
-            results.append((y.features.detach(), grad_of(y.features, f, g)))
-    (v0, g0), (v1, g1) = results
-    torch.testing.assert_close(v1, v0)
-    torch.testing.assert_close(g1, g0)

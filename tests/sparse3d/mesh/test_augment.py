@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -64,3 +66,16 @@ def test_bad_amounts(function):
         function(0, "0.2")
     with pytest.raises(ValueError, match="seed must be a non-negative int"):
         function(-1, 0.2)
+
+
+def test_random_rotations_look_uniform():
+    rng = np.random.default_rng(0)
+    Rs = np.stack([random_rotation(rng) for _ in range(3000)])
+    assert np.allclose(Rs @ Rs.transpose(0, 2, 1), np.eye(3), atol=1e-12)
+    assert np.allclose(np.linalg.det(Rs), 1.0)
+    # Haar measure: E[R] = 0, and every entry has variance 1/3
+    assert np.abs(Rs.mean(axis=0)).max() < 0.05
+    assert np.allclose((Rs**2).mean(axis=0), 1 / 3, atol=0.03)
+    # the rotation angle has density (1 - cos a) / pi on [0, pi]: mean pi/2 + 2/pi
+    angles = np.arccos(np.clip((np.trace(Rs, axis1=1, axis2=2) - 1) / 2, -1, 1))
+    assert angles.mean() == pytest.approx(math.pi / 2 + 2 / math.pi, abs=0.03)

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from graphnn.exceptions import GraphnnError, MeshError
 from graphnn.sparse3d.mesh.mesh import Mesh
 
 TRIANGLE = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
@@ -267,3 +268,24 @@ def test_bad_transformations_are_refused():
     assert Mesh(TRIANGLE, []).transformed(np.zeros((3, 3))).vertices.tolist() == [[0, 0, 0]] * 3
     with pytest.raises(ValueError, match=r"vertices\[1\] is not finite"):
         Mesh(TRIANGLE, []).transformed(np.eye(3) * 1e308, translation=[1e308, 0, 0])
+
+
+@pytest.mark.parametrize(
+    ("vertices", "faces", "fields", "match"),
+    [
+        ([[0, 0, 0], [0, 0, 0], [0, np.nan, 0]], [], {}, r"^vertices\[2\] is not finite"),
+        ([[0.0, 1.0]], [], {}, r"^vertices must have shape \[N, 3\]"),
+        (TRIANGLE, [[0, 1, 2], [0, 1, 2], [2, 7, 0]], {}, r"^faces\[2\] holds vertex index 7"),
+        (TRIANGLE, [[0, 1, 2], [0.5, 1, 2]], {}, r"^faces\[1\] holds 0.5"),
+        (TRIANGLE, [[0, 1, 2, 0]], {}, r"^faces must have shape \[F, 3\]"),
+        (TRIANGLE, [[0, 1, 2]], {"vertex_normals": [[0, 0, 1]] * 2 + [[np.inf, 0, 0]]},
+         r"^vertex_normals\[2\] is not finite"),
+        (TRIANGLE, [[0, 1, 2]] * 2, {"face_colors": [[1.0, 1.0], [np.nan, 1.0]]},
+         r"^face_colors\[1\] has a number after a NaN"),
+    ],
+)  # fmt: skip
+def test_bad_arrays_raise_a_mesh_error_naming_the_row(vertices, faces, fields, match):
+    with pytest.raises(MeshError, match=match) as info:
+        Mesh(vertices, faces, **fields)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, GraphnnError)
+    assert type(info.value) is MeshError

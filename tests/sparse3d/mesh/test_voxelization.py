@@ -1,305 +1,30 @@
-"""voxelize: the exact overlap test against scalar references, coverage, features, errors."""
+"""voxelize: coverage of closed meshes, placement and the grid, features, errors."""
 
 from __future__ import annotations
 
-import itertools
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import ndimage
-from scipy.spatial.transform import Rotation
 
-# the module, not the function of the same name that graphnn.sparse3d exports
-from graphnn.sparse3d.mesh import triangle_box, voxelization
-from graphnn.sparse3d.mesh.voxelization import TOLERANCE, grid_coordinates, voxelize
+from graphnn.exceptions import MeshError
+from graphnn.sparse3d.mesh.voxelization import grid_coordinates, voxelize
 from tests.conftest import require_peer
-
-# ---------------------------------------------------------------- meshes built here
-
-
-def mesh(vertices, faces) -> SimpleNamespace:
-    return SimpleNamespace(vertices=np.asarray(vertices, float), faces=np.asarray(faces))
-
-
-def icosphere(level: int) -> SimpleNamespace:
-    """The icosahedron, each triangle split in 4 ``level`` times, on the unit sphere."""
-    t = (1 + 5**0.5) / 2
-    vertices = [
-        [-1, t, 0], [1, t, 0], [-1, -t, 0], [1, -t, 0], [0, -1, t], [0, 1, t],
-        [0, -1, -t], [0, 1, -t], [t, 0, -1], [t, 0, 1], [-t, 0, -1], [-t, 0, 1],
-    ]  # fmt: skip
-    faces = [
-        [0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11], [1, 5, 9], [5, 11, 4],
-        [11, 10, 2], [10, 7, 6], [7, 1, 8], [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8],
-        [3, 8, 9], [4, 9, 5], [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1],
-    ]  # fmt: skip
-    for _ in range(level):
-        vertices, faces = split(vertices, faces)
-    v = np.array(vertices, float)
-    return mesh(v / np.linalg.norm(v, axis=1, keepdims=True), faces)
-
-
-def split(vertices: list, faces: list) -> tuple[list, list]:
-    """Each triangle into 4, through the middles of its edges (shared between neighbours)."""
-    vertices, middle = [list(v) for v in vertices], {}
-
-    def mid(a: int, b: int) -> int:
-        key = (min(a, b), max(a, b))
-        if key not in middle:
-            middle[key] = len(vertices)
-            vertices.append([(x + y) / 2 for x, y in zip(vertices[a], vertices[b], strict=True)])
-        return middle[key]
-
-    new = []
-    for a, b, c in faces:
-        ab, bc, ca = mid(a, b), mid(b, c), mid(c, a)
-        new += [[a, ab, ca], [b, bc, ab], [c, ca, bc], [ab, bc, ca]]
-    return vertices, new
-
-
-def box(size=(1.0, 1.0, 1.0)) -> SimpleNamespace:
-    """An axis-aligned box of 12 outward-facing triangles."""
-    corners = np.array(list(itertools.product([0, 1], repeat=3)), float) * size
-    faces = [
-        [0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
-        [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3],
-    ]  # fmt: skip
-    return mesh(corners, faces)
-
-
-def rotation(seed: int) -> np.ndarray:
-    return Rotation.random(random_state=seed).as_matrix()
-
-
-def triangle_areas(triangles: np.ndarray) -> np.ndarray:
-    cross = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
-    return 0.5 * np.linalg.norm(cross, axis=1)
-
-
-def voxel_set(coords: np.ndarray) -> set[tuple[int, int, int]]:
-    return set(map(tuple, coords.tolist()))
-
-
-# ---------------------------------------------------------------- scalar references
-
-
-def separation(triangle, voxel) -> float:
-    """How far the 10 non-cube axes of Akenine-Moller's test separate the triangle and the cube.
-
-    Per axis w: the gap between the projections of the triangle and of the cube
-    ``voxel + [0, 1]^3``, over ``|w|_1`` (so that the cube grown by ``tau`` on every side
-    overlaps on that axis when the gap is at most ``tau``); the largest over the axes.
-    """
-    centre = [c + 0.5 for c in voxel]
-    v = [[p[d] - centre[d] for d in range(3)] for p in triangle]
-    e = [[v[(j + 1) % 3][d] - v[j][d] for d in range(3)] for j in range(3)]
-
-    def cross(a, b):
-        return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
-
-    units = [[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]]
-    axes = [cross(e[0], e[1])] + [cross(edge, unit) for edge in e for unit in units]
-    worst = -math.inf
-    for w in axes:
-        size = sum(abs(x) for x in w)
-        if size == 0:
-            continue
-        p = [sum(w[d] * point[d] for d in range(3)) for point in v]
-        radius = 0.5 * size
-        worst = max(worst, (min(p) - radius) / size, (-max(p) - radius) / size)
-    return worst
-
-
-def reference_voxels(points, faces, size):
-    """(voxels that must be active, voxels that may be active), from ``separation``."""
-    sure, maybe = set(), set()
-    for face in faces:
-        triangle = points[face].tolist()
-        low = np.maximum(np.floor(points[face].min(axis=0)).astype(int), 0)
-        high = np.minimum(np.floor(points[face].max(axis=0)).astype(int), np.array(size) - 1)
-        ranges = [range(low[d], high[d] + 1) for d in range(3)]
-        for voxel in itertools.product(*ranges):
-            gap = separation(triangle, voxel)
-            if gap <= TOLERANCE / 2:
-                sure.add(voxel)
-            if gap <= 2 * TOLERANCE:
-                maybe.add(voxel)
-    return sure, maybe
-
-
-def clip(triangle, low, high):
-    """The part of a triangle inside the box ``[low, high]`` (Sutherland-Hodgman), a list."""
-    polygon = [tuple(p) for p in triangle]
-    for d in range(3):
-        for bound, sign in ((low[d], 1.0), (high[d], -1.0)):
-            out = []
-            for a, b in zip(polygon, polygon[1:] + polygon[:1], strict=True):
-                da, db = sign * (a[d] - bound), sign * (b[d] - bound)
-                if da >= 0:
-                    out.append(a)
-                if (da >= 0) != (db >= 0):
-                    t = da / (da - db)
-                    out.append(tuple(x + t * (y - x) for x, y in zip(a, b, strict=True)))
-            polygon = out
-    return polygon
-
-
-def polygon_area(polygon) -> float:
-    if len(polygon) < 3:
-        return 0.0
-    p = np.array(polygon)
-    return 0.5 * float(np.linalg.norm(np.cross(p[1:-1] - p[0], p[2:] - p[0]).sum(axis=0)))
-
-
-# ---------------------------------------------------------------- strategies
-
-coordinate = st.one_of(
-    st.integers(-3, 3).map(float),
-    st.sampled_from([0.5, -0.5, 1.25, 1e-12, -1e-12, 2.999999999]),
-    st.floats(-3, 3, allow_nan=False, allow_subnormal=False),
+from tests.sparse3d.mesh.meshes import (
+    box,
+    clip,
+    icosphere,
+    mesh,
+    placements,
+    polygon_area,
+    rotation,
+    soups,
+    triangle_areas,
+    voxel_set,
 )
-
-
-@st.composite
-def soups(draw, max_faces: int = 4) -> SimpleNamespace:
-    """A few triangles over shared vertices, degenerate ones included."""
-    n = draw(st.integers(3, 7))
-    vertices = draw(st.lists(st.tuples(coordinate, coordinate, coordinate), min_size=n, max_size=n))
-    index = st.integers(0, n - 1)
-    faces = draw(st.lists(st.tuples(index, index, index), min_size=1, max_size=max_faces))
-    used = np.array(vertices)[np.array(faces)].reshape(-1, 3)
-    if np.ptp(used, axis=0).max() == 0:
-        faces.append((0, 1, 2))  # all on one point: add a face that may extend it
-        used = np.array(vertices)[np.array(faces)].reshape(-1, 3)
-    if np.ptp(used, axis=0).max() == 0:
-        vertices[0] = (vertices[0][0] + 1.0, *vertices[0][1:])
-    return mesh(vertices, faces)
-
-
-placements = st.fixed_dictionaries(
-    {
-        "render_size": st.one_of(st.integers(1, 6), st.floats(0.5, 6.0)),
-        "rotation": st.one_of(st.none(), st.integers(0, 10**6).map(rotation)),
-        "translate": st.one_of(st.none(), st.tuples(*[st.floats(-2, 2)] * 3)),
-    }
-)
-
-
-# ---------------------------------------------------------------- the overlap test
-
-
-@given(soups(), placements)
-def test_voxels_match_the_scalar_reference(m, placement):
-    points, size = grid_coordinates(m, **placement)
-    coords, features = voxelize(m, **placement)
-    ours = voxel_set(coords)
-    sure, maybe = reference_voxels(points, m.faces, size)
-    assert sure <= ours <= maybe
-    assert len(ours) == len(coords)  # no duplicates
-    assert coords.tolist() == sorted(coords.tolist())
-    assert coords.dtype == np.int32 and features.dtype == np.float32
-    assert features.shape == (len(coords), 1) and (features == 1).all()
-
-
-@given(soups(), placements)
-def test_every_vertex_voxel_is_active(m, placement):
-    points, size = grid_coordinates(m, **placement)
-    ours = voxel_set(voxelize(m, **placement)[0])
-    for v in np.unique(m.faces):
-        voxel = tuple(np.floor(points[v]).astype(int).tolist())
-        assert voxel in ours, (v, points[v])
-        assert all(0 <= x < s for x, s in zip(voxel, size, strict=True))  # the default grid
-
-
-@given(soups(max_faces=2), placements)
-def test_voxels_lie_between_shrunk_and_grown_cubes(m, placement):
-    """Independent of the separating axes: clip each triangle to each cube of its box."""
-    points, _ = grid_coordinates(m, **placement)
-    ours = voxel_set(voxelize(m, **placement)[0])
-    delta = 1e-6
-    touched = set()
-    for face in m.faces:
-        triangle = points[face].tolist()
-        low = np.floor(points[face].min(axis=0)).astype(int)
-        high = np.floor(points[face].max(axis=0)).astype(int)
-        for voxel in itertools.product(*[range(low[d], high[d] + 1) for d in range(3)]):
-            corner = np.array(voxel, float)
-            if clip(triangle, corner + delta, corner + 1 - delta):
-                assert voxel in ours
-            if clip(triangle, corner - delta, corner + 1 + delta):
-                touched.add(voxel)
-    assert ours <= touched
-
-
-def test_faces_on_voxel_boundaries_make_one_layer():
-    """A 4-voxel cube with its faces on the planes 1 and 5 activates the shell [1, 5]^3."""
-    cube = box()
-    points, size = grid_coordinates(cube, 4, spatial_size=6)
-    assert size == (6, 6, 6) and set(points.ravel().tolist()) == {1.0, 5.0}
-    coords, _ = voxelize(cube, 4, spatial_size=6)
-    shell = {v for v in itertools.product(range(1, 6), repeat=3) if {1, 5} & set(v)}
-    assert voxel_set(coords) == shell
-
-
-def test_touching_counts_inside_the_box_only():
-    """The hypotenuse x + y = 4 passes through grid points: those cubes count, within the box."""
-    triangle = mesh([[0, 0, 0.5], [4, 0, 0.5], [0, 4, 0.5]], [[0, 1, 2]])
-    points, _ = grid_coordinates(triangle, 4, spatial_size=(5, 5, 1))
-    assert points.tolist() == [[0.5, 0.5, 0.5], [4.5, 0.5, 0.5], [0.5, 4.5, 0.5]]
-    coords, _ = voxelize(triangle, 4, spatial_size=(5, 5, 1), translate=[-0.5, -0.5, 0])
-    assert voxel_set(coords) == {(i, j, 0) for i in range(5) for j in range(5) if i + j <= 4}
-
-
-def test_large_and_thin_triangles_have_no_holes():
-    rng = np.random.default_rng(5)
-    large = mesh([[0, 0, 0], [1, 0.3, 0.1], [0.2, 0.9, 1]], [[0, 1, 2]])
-    thin = mesh([[0, 0, 0], [1, 0.37, 0.11], [1, 0.37 + 1e-7, 0.11]], [[0, 1, 2]])
-    for m, render in [(large, 97), (thin, 61.5)]:
-        points, _ = grid_coordinates(m, render)
-        ours = voxel_set(voxelize(m, render)[0])
-        weights = rng.dirichlet([1, 1, 1], size=200_000)
-        weights[:3] = np.eye(3)
-        samples = np.floor(weights @ points[m.faces[0]]).astype(int)
-        assert voxel_set(samples) <= ours
-        # and nothing far from the plane of the triangle
-        a, b, c = points[m.faces[0]]
-        normal = np.cross(b - a, c - a)
-        normal /= np.linalg.norm(normal)
-        centres = np.array(sorted(ours)) + 0.5
-        assert np.abs((centres - a) @ normal).max() <= np.abs(normal).sum() / 2 + 1e-6
-
-
-def test_degenerate_faces_mark_their_segment_without_nan():
-    segment = mesh([[0, 0, 0], [1, 1, 1], [2, 2, 2], [0, 3, 0]], [[0, 1, 2], [3, 3, 3]])
-    coords, features = voxelize(segment, 6, features=("ones", "area", "normal"))
-    points, size = grid_coordinates(segment, 6)
-    sure, maybe = reference_voxels(points, segment.faces, size)
-    assert sure <= voxel_set(coords) <= maybe
-    assert np.isfinite(features).all()
-    assert (features[:, 1:] == 0).all()  # no area, no normal
-    assert tuple(np.floor(points[3]).astype(int)) in voxel_set(coords)
-
-
-@pytest.mark.parametrize("columns", [1, 7])
-def test_chunking_does_not_change_the_result(monkeypatch, columns):
-    m = icosphere(1)
-    options = dict(rotation=rotation(3), features=("ones", "area", "normal"))
-    expected = voxelize(m, 11, **options)
-    points, _ = grid_coordinates(m, 11, rotation=rotation(3))
-    monkeypatch.setattr(triangle_box, "_COLUMNS_PER_CHUNK", columns)
-    monkeypatch.setattr(voxelization, "_PAIRS_PER_CHUNK", 5)
-    chunks = list(triangle_box.surface_pairs(np.ascontiguousarray(points.T)[:, m.faces.T], None))
-    assert len(chunks) > len(m.faces) // (columns * 4)  # the chunks are small
-    got = voxelize(m, 11, **options)
-    np.testing.assert_array_equal(got[0], expected[0])
-    np.testing.assert_allclose(got[1], expected[1], rtol=1e-6, atol=1e-7)
-
-
-# ---------------------------------------------------------------- closed meshes
 
 
 @given(
@@ -351,9 +76,6 @@ def test_covers_the_surface_voxels_of_trimesh():
         assert len(ours) >= len(theirs)
 
 
-# ---------------------------------------------------------------- placement and the grid
-
-
 def test_placement_order_is_rotate_affine_translate():
     m = mesh([[0, 0, 0], [2, 0, 0], [0, 1, 0], [0, 0, 0.5]], [[0, 1, 2], [0, 1, 3]])
     r, a, t = rotation(9), np.array([[1, 0.2, 0], [0, 0.9, 0.1], [0.05, 0, 1.1]]), [0.5, -1, 2]
@@ -397,9 +119,6 @@ def test_outside_voxels_are_filtered_clamped_or_refused():
     assert shifted[:, 1].max() < 8
 
 
-# ---------------------------------------------------------------- features
-
-
 @given(soups(max_faces=3), placements)
 def test_areas_match_scalar_clipping(m, placement):
     points, _ = grid_coordinates(m, **placement)
@@ -429,9 +148,6 @@ def test_normals_of_a_plane_and_a_sphere():
     outward = coords[solid] + 0.5 - np.array(size) / 2
     cosine = (features[solid, 1:] * outward).sum(axis=1) / np.linalg.norm(outward, axis=1)
     assert cosine.min() > 0.95
-
-
-# ---------------------------------------------------------------- errors
 
 
 @pytest.mark.parametrize(
@@ -497,3 +213,20 @@ def test_a_mesh_object_voxelizes_like_its_arrays():
     expected = voxelize(sphere, 9, **options)
     np.testing.assert_array_equal(got[0], expected[0])
     np.testing.assert_array_equal(got[1], expected[1])
+
+
+@pytest.mark.parametrize(
+    ("m", "match"),
+    [
+        (mesh([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, np.inf]], [[0, 1, 2], [1, 2, 3]]),
+         r"^vertex 3 is not finite"),
+        (mesh(np.eye(3), [[0, 1, 2], [0, 1, 2], [2, 1, 5]]), r"^face 2 is \[2, 1, 5\]"),
+        (mesh(np.eye(3), [[0, 1, 2]] * 2 + [[-1, 0, 1]]), r"^face 2 is \[-1, 0, 1\]"),
+        (mesh(np.zeros((3, 3)), np.zeros((0, 3), int)), "^the mesh has no faces"),
+        (mesh(np.ones((3, 3)), [[0, 1, 2]]), "^the mesh's faces all lie on the point"),
+    ],
+)  # fmt: skip
+def test_bad_meshes_raise_a_mesh_error_naming_the_row(m, match):
+    with pytest.raises(MeshError, match=match) as info:
+        voxelize(m, 4)
+    assert isinstance(info.value, ValueError)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -36,3 +37,37 @@ def test_deep_c2_classifies_a_batch_of_shapes():
 def test_deep_c2_rejects_bad_sizes(kwargs, error, message):
     with pytest.raises(error, match=message):
         deep_c2(**kwargs)
+
+
+def _same(a, b) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+def test_deep_c2_takes_a_seed(batch_norm):
+    torch.manual_seed(0)
+    a = deep_c2(4, width=2, batch_norm=batch_norm, seed=3)
+    torch.manual_seed(1)
+    state = torch.get_rng_state()
+    b = deep_c2(4, width=2, batch_norm=batch_norm, seed=3)
+    assert torch.equal(torch.get_rng_state(), state)  # a seeded build leaves torch's alone
+    assert _same(a, b)
+    assert not _same(a, deep_c2(4, width=2, batch_norm=batch_norm, seed=4))
+    g = [deep_c2(4, width=2, batch_norm=batch_norm, seed=np.random.default_rng(3)) for _ in "ab"]
+    assert _same(*g)
+
+
+def test_deep_c2_without_a_seed_follows_torch_manual_seed():
+    torch.manual_seed(9)
+    a = deep_c2(4, width=2)
+    torch.manual_seed(9)
+    assert _same(a, deep_c2(4, width=2))
+
+
+@pytest.mark.parametrize(
+    ("seed", "error"), [(-1, ValueError), ("1", TypeError), (2.0, TypeError), (False, TypeError)]
+)
+def test_deep_c2_rejects_a_bad_seed(seed, error):
+    with pytest.raises(error, match="seed must be"):
+        deep_c2(4, width=2, seed=seed)

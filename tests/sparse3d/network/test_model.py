@@ -1,41 +1,19 @@
-import copy
+"""SparseNetwork: spatial sizes, forward, recompile, graphs, counts, seeds, training."""
+
 import io
 
 import networkx as nx
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from graphnn import assert_graphs_equal, read_graphml, write_graphml
+from graphnn.exceptions import NetworkGraphError
 from graphnn.sparse3d import SparseDataset, SparseVoxelTensor, training
 from graphnn.sparse3d.layers.conv import SparseConv3d
 from graphnn.sparse3d.network.model import LayerActivation, SparseNetwork
-
-SIZE = 14  # input_spatial_size of small_net
-
-
-def small_net(n_classes=2, batch_norm=False, seed=0):
-    torch.manual_seed(seed)
-    net = SparseNetwork(in_features=1, n_classes=n_classes)
-    net.add_conv(4, 3)
-    if batch_norm:
-        net.add_batch_norm()
-    net.add_lenet_mp(6, 2, 1, 3, 2)
-    if batch_norm:
-        net.add_batch_norm()
-    net.add_lenet_mp(8, 2, 1, 3, 2).add_lenet_mp(8, 2, 1, 1, 1)
-    return net.add_classifier()
-
-
-@pytest.fixture(scope="module")
-def batch():
-    data = SparseDataset.shapes(
-        2, 10, classes=["box", "torus", "sphere"], seed=0, kind="test", spatial_size=SIZE
-    )
-    return next(iter(data.loader(batch_size=6, shuffle=False)))
-
-
-# --- spatial size arithmetic -----------------------------------------------------------------
+from tests.sparse3d.network.networks import SIZE, small_net
 
 
 def test_deepc2_is_126():
@@ -83,27 +61,6 @@ def test_output_size_error_names_layer():
         net.output_spatial_size(1)
 
 
-def test_builder_errors():
-    with pytest.raises(ValueError, match="dimension 3"):
-        SparseNetwork(dimension=2)
-    net = SparseNetwork()
-    with pytest.raises(ValueError, match="submanifold"):
-        net.add_conv(4, 2, submanifold=True)
-    with pytest.raises(ValueError, match="activation"):
-        net.add_conv(4, 3, activation="swish")
-    with pytest.raises(ValueError, match=r"\[0, 1\)"):
-        net.add_conv(4, 3, dropout=1.5)
-    with pytest.raises(ValueError, match="n_classes"):
-        net.add_classifier()
-    assert list(net.graph) == ["input"]  # nothing was added by the failed calls
-    net.add_classifier(4)
-    with pytest.raises(ValueError, match="after the classifier"):
-        net.add_conv(4, 3)
-
-
-# --- forward ---------------------------------------------------------------------------------
-
-
 def test_forward_shapes(batch):
     net = small_net(n_classes=3)
     assert net.input_spatial_size() == SIZE
@@ -130,9 +87,6 @@ def test_bad_inputs(batch):
     small = SparseVoxelTensor(torch.tensor([[0, 1, 1, 1]]), torch.ones(1, 1), (8, 8, 8))
     with pytest.raises(ValueError, match="input spatial size 14"):
         net(small)
-
-
-# --- graph <-> model -------------------------------------------------------------------------
 
 
 def test_graph_attributes():
@@ -176,20 +130,6 @@ def test_graphml_round_trip(level, batch):
         torch.testing.assert_close(other.eval()(batch), net(batch), rtol=0, atol=0)
 
 
-def test_channel_graph_structure():
-    net = SparseNetwork(in_features=2).add_conv(3, 3, activation="relu")
-    net.layers["L0"].channel_mask[1, 2] = False
-    G = net.to_graph("channel")
-    assert set(G) == {("input", 0), ("input", 1), *((v, c) for v in ("L0", "L1") for c in range(3))}
-    weights = {(u, v) for u, v, k in G.edges(data="kind") if k == "weight"}
-    assert len(weights) == 5 and (("input", 1), ("L0", 2)) not in weights
-    w = net.layers["L0"].weight.detach()
-    assert G.edges[("input", 0), ("L0", 1)]["weight"] == pytest.approx(float(w[:, 0, 1].norm()))
-    assert {(u, v) for u, v, k in G.edges(data="kind") if k == "identity"} == {
-        (("L0", c), ("L1", c)) for c in range(3)
-    }
-
-
 def test_recompile_keeps_untouched_layers(batch):
     net = small_net()
     before = {v: net.layers[v] for v in net.layers}
@@ -208,98 +148,6 @@ def test_recompile_keeps_untouched_layers(batch):
     assert net.layers["L8"] is not before["L8"]  # its input channels changed
     assert net.layers["L11"] is before["L11"]
     assert net(batch).shape == (6, 2)
-
-
-def test_bad_graph_edits():
-    net = small_net()
-    net.graph.nodes["L2"]["channels"] = 5
-    net.graph.nodes["L3"]["channels"] = 7
-    with pytest.raises(ValueError, match=r"'L3' \(activation\) has channels=7"):
-        net.recompile()
-    net = small_net()
-    net.graph.nodes["L4"]["op"] = "fft"
-    with pytest.raises(ValueError, match="'L4' has op 'fft'"):
-        net.recompile()
-
-
-def test_skip_connections(batch):
-    net = SparseNetwork().add_conv(4, 3).add_conv(4, 3).add_conv(4, 3)
-    net.add_skip("L1", "L5", "add").add_skip("L3", "L6", "concat")
-    assert net.graph.nodes["L7"] == {"op": "concat", "channels": 8}
-    assert list(net.graph.predecessors("L7")) == ["L6", "L3"]
-    net.add_lenet_mp(4, 2, 1, 1, 1).add_classifier(2)
-    assert net.input_spatial_size() == 2
-    acts = {a.name: a for a in net.layer_activations(batch)}
-    torch.testing.assert_close(acts["L6"].features, acts["L5"].features + acts["L1"].features)
-    torch.testing.assert_close(
-        acts["L7"].features, torch.cat([acts["L6"].features, acts["L3"].features], 1)
-    )
-    # residual over a strided conv: the sites (and sizes) differ
-    net = SparseNetwork().add_conv(4, 3).add_conv(4, 2, 2, activation=None)
-    with pytest.raises(ValueError, match="feeds layers that need input sizes"):
-        net.add_skip("L1", "L2")
-    assert list(net.graph) == ["input", "L0", "L1", "L2"]
-    with pytest.raises(ValueError, match="upstream"):
-        net.add_skip("L2", "L1")
-
-
-# --- channel pruning -------------------------------------------------------------------------
-
-
-def test_prune_equals_zeroed_weights(batch):
-    net = small_net().eval()
-    reference = copy.deepcopy(net)
-    net.prune_channels("L2", [1, 4]).prune_channels("L0", [0])
-    with torch.no_grad():
-        reference.layers["L2"].weight[:, :, [1, 4]] = 0
-        reference.layers["L2"].bias[[1, 4]] = 0
-        reference.layers["L0"].weight[:, :, 0] = 0
-        reference.layers["L0"].bias[0] = 0
-    assert bool(reference.layers["L2"].channel_mask.all())
-    torch.testing.assert_close(net(batch), reference(batch))
-    shrunk = copy.deepcopy(net).shrink()
-    assert shrunk.graph.nodes["L2"]["channels"] == 4 and shrunk.graph.nodes["L0"]["channels"] == 3
-    assert shrunk.layers["L5"].weight.shape == (8, 4, 8)
-    torch.testing.assert_close(shrunk(batch), net(batch))
-    assert shrunk.multiply_adds(batch) < net.multiply_adds(batch)
-
-
-@pytest.mark.parametrize("train", [False, True])
-def test_channel_graph_pruning_shrinks_with_batch_norm(batch, train):
-    net = small_net(batch_norm=True)
-    net.train()
-    net(batch)  # running statistics
-    G = net.to_graph("channel")
-    G.remove_nodes_from([("L3", 2), ("L3", 5)])  # output channels 2 and 5 of the conv L3
-    G.remove_edge(("input", 0), ("L0", 1))  # one connection: channel L0/1 keeps its bias
-    net.apply_channel_graph(G)
-    assert net.layers["L3"].channel_mask.sum(0).tolist() == [4, 4, 0, 4, 4, 0]
-    net.train(train)
-    torch.manual_seed(1)
-    expected = net(batch)
-    shrunk = copy.deepcopy(net).shrink()
-    assert shrunk.graph.nodes["L3"]["channels"] == 4
-    assert shrunk.graph.nodes["L6"]["channels"] == 4  # the batch norm after it
-    assert shrunk.graph.nodes["L0"]["channels"] == 4  # a constant channel is not removed
-    assert shrunk.layers["L6"].num_features == 4
-    torch.manual_seed(1)
-    torch.testing.assert_close(shrunk(batch), expected)
-    assert_graphs_equal(shrunk.to_graph("channel"), shrunk.to_graph("channel"))
-
-
-def test_pruning_errors():
-    net = small_net()
-    with pytest.raises(ValueError, match="not a convolution"):
-        net.prune_channels("L1", [0])
-    with pytest.raises(ValueError, match=r"channels 0 \.\. 3, got \[7\]"):
-        net.prune_channels("L0", [7])
-    G = net.to_graph("channel")
-    G.add_edge(("L0", 0), ("L2", 0))  # L2 reads L1
-    with pytest.raises(ValueError, match="L2"):
-        net.apply_channel_graph(G)
-
-
-# --- activations, counts, weights, files -----------------------------------------------------
 
 
 def test_layer_activations_follow_layer_rules(batch):
@@ -338,44 +186,6 @@ def test_multiply_adds(batch):
     assert net.multiply_adds(batch) == pairs * 1 * 3
     net.add_classifier(5)
     assert net.multiply_adds(batch) == pairs * 3 + 6 * 3 * 5
-
-
-def test_get_set_weights(batch):
-    net, other = small_net(seed=0).eval(), small_net(seed=1).eval()
-    weights = net.get_weights()
-    assert [w.shape for w in weights["L0"]] == [(27, 1, 4), (4,), (1, 4)]
-    other.set_weights(weights)
-    torch.testing.assert_close(other(batch), net(batch), rtol=0, atol=0)
-    with pytest.raises(ValueError, match=r"L0\.weight has shape"):
-        other.set_weights({"L0": [w[:1] for w in weights["L0"]]})
-    with pytest.raises(ValueError, match="'L1' has no weights"):
-        other.set_weights({"L1": []})
-
-
-def test_save_load(tmp_path, batch):
-    net = small_net(batch_norm=True).eval()
-    path = tmp_path / "net.pt"
-    net.save(path)
-    assert set(torch.load(path, weights_only=True)) == {"format", "graph", "state_dict"}
-    loaded = SparseNetwork.load(path).eval()
-    assert_graphs_equal(loaded.graph, net.graph)
-    torch.testing.assert_close(loaded(batch), net(batch), rtol=0, atol=0)
-    # same prefix, another head: load the first five layers only
-    torch.manual_seed(3)
-    prefix = SparseNetwork(n_classes=5).add_conv(4, 3).add_batch_norm().add_lenet_mp(6, 2, 1, 3, 2)
-    prefix.load_weights(path, first_n_layers=5)
-    assert torch.equal(prefix.layers["L3"].weight, net.layers["L3"].weight)
-    assert torch.equal(prefix.layers["L2"].running_var, net.layers["L2"].running_var)
-    with pytest.raises(ValueError, match="node L6 differs"):
-        SparseNetwork().add_conv(4, 3).add_batch_norm().add_lenet_mp(6, 2, 1, 3, 2).add_conv(
-            9, 3
-        ).load_weights(path)
-    torch.save({"a": 1}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match=r"not a file written by SparseNetwork\.save"):
-        SparseNetwork.load(tmp_path / "other.pt")
-
-
-# --- training --------------------------------------------------------------------------------
 
 
 def test_short_training_reduces_loss(batch):
@@ -421,3 +231,140 @@ def test_training_counts_multiply_adds_in_its_own_passes(monkeypatch):
     hook.remove()
     assert len(seen) == 1
     assert report.multiply_adds_per_sample == count(seen[0]) / len(data)
+
+
+def test_execution_order_and_inputs_of():
+    net = SparseNetwork().add_conv(4, 3).add_conv(4, 3).add_skip("L1", "L3", "concat")
+    order = net.execution_order
+    assert order == ["input", "L0", "L1", "L2", "L3", "L4"] == list(nx.topological_sort(net.graph))
+    order.append("x")  # a copy
+    assert net.execution_order[-1] == "L4"
+    assert net.inputs_of("input") == [] and net.inputs_of("L0") == ["input"]
+    assert net.inputs_of("L4") == ["L3", "L1"]  # by port: the target first
+    assert net.output_node == "L4" and net.output_channels == 8
+
+
+# --- seeds --------------------------------------------------------------------------------
+
+
+def seeded_net(seed, batch_norm=True):
+    net = SparseNetwork(in_features=1, n_classes=3, seed=seed).add_conv(4, 3)
+    if batch_norm:
+        net.add_batch_norm()
+    return net.add_lenet_mp(6, 2, 1, 3, 2).add_activation("prelu").add_classifier()
+
+
+def same_state(a, b) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**63 - 1])
+def test_the_same_seed_gives_the_same_parameters(seed):
+    torch.manual_seed(0)
+    first = seeded_net(seed)
+    torch.manual_seed(1)  # torch's global generator plays no part
+    torch.rand(3)
+    assert same_state(first, seeded_net(seed))
+
+
+def test_different_seeds_give_different_parameters():
+    a, b = seeded_net(0), seeded_net(1)
+    for v in ("L0", "L3", "L8"):
+        assert not torch.equal(a.layers[v].weight, b.layers[v].weight)
+
+
+def test_without_a_seed_torch_manual_seed_decides():
+    torch.manual_seed(5)
+    a = seeded_net(None)
+    torch.manual_seed(5)
+    b = seeded_net(None)
+    torch.manual_seed(6)
+    c = seeded_net(None)
+    assert same_state(a, b) and not same_state(a, c)
+
+
+def test_a_seeded_build_leaves_torchs_global_generator_alone():
+    torch.manual_seed(3)
+    state = torch.get_rng_state()
+    net = seeded_net(4)
+    SparseNetwork.from_graph(net.to_graph(), seed=4)
+    assert torch.equal(torch.get_rng_state(), state)
+    seeded_net(None)
+    assert not torch.equal(torch.get_rng_state(), state)  # the unseeded build draws from it
+
+
+def test_a_numpy_generator_seeds_the_network_and_is_advanced():
+    assert same_state(seeded_net(np.random.default_rng(7)), seeded_net(np.random.default_rng(7)))
+    rng = np.random.default_rng(7)
+    first, second = seeded_net(rng), seeded_net(rng)
+    assert not torch.equal(first.layers["L0"].weight, second.layers["L0"].weight)
+
+
+def test_from_graph_takes_a_seed():
+    G = seeded_net(0).to_graph()
+    a, b = SparseNetwork.from_graph(G, seed=3), SparseNetwork.from_graph(G, seed=3)
+    assert same_state(a, b)
+    assert_graphs_equal(a.graph, G)
+    assert not torch.equal(
+        a.layers["L0"].weight, SparseNetwork.from_graph(G, seed=4).layers["L0"].weight
+    )
+    torch.manual_seed(8)
+    c = SparseNetwork.from_graph(G)
+    torch.manual_seed(8)
+    assert same_state(c, SparseNetwork.from_graph(G))
+    rng_nets = [SparseNetwork.from_graph(G, seed=np.random.default_rng(1)) for _ in range(2)]
+    assert same_state(*rng_nets)
+
+
+@pytest.mark.parametrize(
+    ("seed", "error", "match"),
+    [(-1, ValueError, "seed must be a non-negative int, got -1"),
+     (1.5, TypeError, "seed must be None, a non-negative int or a numpy.random.Generator"),
+     (True, TypeError, "got bool"), ("0", TypeError, "got str"),
+     (torch.Generator(), TypeError, "got Generator")],
+)  # fmt: skip
+def test_a_bad_seed_is_refused(seed, error, match):
+    with pytest.raises(error, match=match):
+        SparseNetwork(seed=seed)
+    with pytest.raises(error, match=match):
+        SparseNetwork.from_graph(seeded_net(0).to_graph(), seed=seed)
+
+
+def test_from_graph_errors():
+    with pytest.raises(TypeError, match=r"from_graph takes a networkx\.DiGraph, got Graph"):
+        SparseNetwork.from_graph(nx.Graph())
+    G = nx.DiGraph([("src", "L0")])
+    with pytest.raises(NetworkGraphError, match="needs a node 'input' with op 'input'") as info:
+        SparseNetwork.from_graph(G)
+    assert isinstance(info.value, ValueError)
+
+
+def test_a_seed_draws_the_same_weights_however_often_the_network_recompiles():
+    def build(extra_recompiles):
+        net = SparseNetwork(in_features=1, n_classes=2, seed=5)
+        net.add_conv(4, 3)
+        for _ in range(extra_recompiles):
+            net.recompile()
+        net.add_skip("L0", "L1").add_lenet_mp(6, 2, 1, 1, 1)
+        return net.add_classifier()
+
+    once, thrice = build(0), build(3)
+    for key, value in once.state_dict().items():
+        assert torch.equal(value, thrice.state_dict()[key]), key
+    # the graph alone, with the same seed, draws the builder's weights
+    again = SparseNetwork.from_graph(once.to_graph(), seed=5)
+    for key, value in once.state_dict().items():
+        assert torch.equal(value, again.state_dict()[key]), key
+
+
+@pytest.mark.parametrize("method", ["train_epoch", "evaluate", "predict", "fit"])
+def test_the_training_methods_have_the_functions_signatures(method):
+    """The methods are one-line delegations: the same parameters, defaults and kinds."""
+    import inspect
+
+    function = list(inspect.signature(getattr(training, method)).parameters.values())[1:]
+    bound = list(inspect.signature(getattr(SparseNetwork, method)).parameters.values())[1:]
+    assert [(p.name, p.kind, p.default) for p in bound] == [
+        (p.name, p.kind, p.default) for p in function
+    ]
